@@ -1,0 +1,64 @@
+"""svc_nb: troubleshoot svc-infra services from a notebook.
+
+Run a check in a cell and see what is wrong, why, and the exact fix::
+
+    import svc_nb
+    await svc_nb.diagnose()          # or svc_nb.run(svc_nb.diagnose()) in a script
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from svc_nb._diagnose import diagnose
+from svc_nb._report import Finding, Report, Status
+from svc_nb._runtime import patch_running_loop, run
+
+if TYPE_CHECKING:
+    from svc_nb import cache, db, env, migrations, oauth, plots, support, tokens, webhooks, widgets
+    from svc_nb import cors
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Finding",
+    "Report",
+    "Status",
+    "__version__",
+    "cache",
+    "cors",
+    "db",
+    "diagnose",
+    "env",
+    "migrations",
+    "oauth",
+    "plots",
+    "run",
+    "support",
+    "tokens",
+    "webhooks",
+    "widgets",
+]
+
+_SUBMODULES = frozenset(
+    {"cache", "cors", "db", "env", "migrations", "oauth", "plots", "support", "tokens", "webhooks", "widgets"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    # Sections load on first use so that `import svc_nb` stays light.
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"svc_nb.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'svc_nb' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+# In a notebook the kernel's loop is already running: make it reentrant once so
+# that the guide's `asyncio.run(main())` cells work.
+patch_running_loop()

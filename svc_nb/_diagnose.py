@@ -1,0 +1,75 @@
+"""``diagnose()``: every section's checks, run concurrently and bounded.
+
+Sections register a check builder here when their module is imported; a
+builder gets the environment and the timeout and returns the awaitable (or
+findings) to run. ``diagnose`` imports the sections lazily so that
+``import svc_nb`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from svc_nb._report import Report
+from svc_nb._runtime import CheckResult, gather_checks
+
+__all__ = ["SECTIONS", "diagnose", "register_check", "registered_checks"]
+
+# Modules that may register checks, in the order their findings are shown.
+SECTIONS = ("env", "db", "migrations", "cache", "tokens", "oauth", "webhooks", "cors")
+
+CheckBuilder = Callable[[Mapping[str, str], float], Awaitable[CheckResult] | CheckResult]
+
+_builders: dict[str, tuple[int, CheckBuilder]] = {}
+
+# The outer guard sits just past each probe's own timeout: probes return their
+# own, better-worded timeout finding first, the guard only catches a runaway.
+_GUARD_MARGIN_S = 0.2
+
+
+def register_check(name: str, builder: CheckBuilder, *, order: int = 100) -> None:
+    """Add (or replace) a named check that ``diagnose`` runs."""
+    _builders[name] = (order, builder)
+
+
+def _import_sections() -> None:
+    for section in SECTIONS:
+        try:
+            importlib.import_module(f"svc_nb.{section}")
+        except ModuleNotFoundError as exc:
+            # A section not written yet is simply absent; anything else is a bug.
+            if exc.name != f"svc_nb.{section}":
+                raise
+
+
+def registered_checks() -> list[str]:
+    """Names of the checks ``diagnose`` will run, in order."""
+    _import_sections()
+    return [name for name, _ in sorted(_builders.items(), key=lambda kv: kv[1][0])]
+
+
+async def diagnose(
+    environ: Mapping[str, str] | None = None,
+    *,
+    timeout: float = 3.0,
+    on_done: Callable[[str, list[Any]], None] | None = None,
+) -> Report:
+    """Quick diagnostics over every section, concurrently; returns one Report.
+
+    ``environ`` defaults to ``os.environ``; ``timeout`` bounds each check, so the
+    whole call returns within about ``timeout`` seconds whatever the peers do.
+    """
+    if timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    env = dict(os.environ if environ is None else environ)
+    _import_sections()
+    ordered = sorted(_builders.items(), key=lambda kv: kv[1][0])
+    checks = {
+        name: (lambda b=builder: b(env, timeout)) for name, (_, builder) in ordered
+    }
+    return await gather_checks(
+        checks, timeout=timeout + _GUARD_MARGIN_S, title="svc_nb diagnose", on_done=on_done
+    )

@@ -1,0 +1,327 @@
+"""Status, Finding and Report: the results every check returns, and their views."""
+
+from __future__ import annotations
+
+import enum
+import html
+import json
+import os
+import shutil
+import sys
+import textwrap
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, overload
+
+from svc_nb._redact import scrub, scrub_data
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Finding", "Report", "ReprMixin", "Status"]
+
+
+class Status(str, enum.Enum):
+    """Outcome of one check; ordered so that ``max()`` gives the worst."""
+
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @property
+    def symbol(self) -> str:
+        return _SYMBOL[self]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_RANK = {Status.SKIP: 0, Status.OK: 1, Status.WARN: 2, Status.FAIL: 3}
+_SYMBOL = {Status.OK: "✔", Status.WARN: "▲", Status.FAIL: "✘", Status.SKIP: "–"}
+_COLOUR_HTML = {
+    Status.OK: ("#1a7f37", "#e6f4ea"),
+    Status.WARN: ("#9a6700", "#fff8c5"),
+    Status.FAIL: ("#cf222e", "#ffebe9"),
+    Status.SKIP: ("#57606a", "#f6f8fa"),
+}
+_COLOUR_ANSI = {Status.OK: "32", Status.WARN: "33", Status.FAIL: "31", Status.SKIP: "90"}
+
+
+def _coerce_status(value: Status | str) -> Status:
+    if isinstance(value, Status):
+        return value
+    try:
+        return Status(str(value).lower())
+    except ValueError:
+        raise ValueError(
+            f"status must be one of ok, warn, fail, skip (got {value!r})"
+        ) from None
+
+
+class ReprMixin:
+    """Gives a result both a terminal text view and a notebook HTML view.
+
+    Subclasses implement ``__str__`` and ``_repr_html_``; Jupyter asks for the
+    bundle and picks the richest form it can show.
+    """
+
+    def _repr_html_(self) -> str:  # pragma: no cover - overridden
+        return f"<pre>{html.escape(str(self))}</pre>"
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None, **kwargs: Any
+    ) -> dict[str, str]:
+        return {"text/plain": str(self), "text/html": self._repr_html_()}
+
+
+@dataclass(frozen=True)
+class Finding(ReprMixin):
+    """One observation: what was checked, how it went, why, and the concrete fix."""
+
+    check: str
+    status: Status
+    summary: str
+    detail: str = ""
+    fix: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.check, str) or not self.check:
+            raise TypeError("Finding.check must be a non-empty dotted id such as 'db.auth'")
+        object.__setattr__(self, "status", _coerce_status(self.status))
+        # Belt and braces: whatever a section wrote, no known secret survives.
+        for name in ("summary", "detail", "fix"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                value = "" if value is None else str(value)
+            object.__setattr__(self, name, scrub(value))
+        object.__setattr__(self, "data", MappingProxyType(dict(scrub_data(dict(self.data or {})))))
+
+    @property
+    def section(self) -> str:
+        return self.check.split(".", 1)[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "status": self.status.value,
+            "summary": self.summary,
+            "detail": self.detail,
+            "fix": self.fix,
+            "data": _jsonable(dict(self.data)),
+        }
+
+    def __str__(self) -> str:
+        return str(Report([self]))
+
+    def _repr_html_(self) -> str:
+        return Report([self])._repr_html_()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    return str(value)
+
+
+def _use_colour() -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
+
+
+class Report(ReprMixin):
+    """An ordered collection of Findings with text, HTML, DataFrame and JSON views."""
+
+    def __init__(self, findings: Iterable[Finding] = (), *, title: str = "svc_nb report") -> None:
+        items = tuple(findings)
+        for item in items:
+            if not isinstance(item, Finding):
+                raise TypeError(
+                    f"Report holds Finding objects, got {type(item).__name__}; "
+                    "build one with svc_nb.Finding(check=..., status=..., summary=...)"
+                )
+        self._findings = items
+        self.title = title
+
+    # -- collection behaviour -------------------------------------------------
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return self._findings
+
+    def __iter__(self) -> Iterator[Finding]:
+        return iter(self._findings)
+
+    def __len__(self) -> int:
+        return len(self._findings)
+
+    @overload
+    def __getitem__(self, index: int) -> Finding: ...
+    @overload
+    def __getitem__(self, index: str) -> Finding: ...
+    def __getitem__(self, index: int | str) -> Finding:
+        if isinstance(index, str):
+            found = self.get(index)
+            if found is None:
+                checks = ", ".join(f.check for f in self._findings) or "none"
+                raise KeyError(f"no finding for check {index!r} (checks present: {checks})")
+            return found
+        return self._findings[index]
+
+    def __add__(self, other: Report | Iterable[Finding]) -> Report:
+        return Report([*self._findings, *other], title=self.title)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Report) and self._findings == other._findings
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def get(self, check: str) -> Finding | None:
+        """The first finding of a check id, or None."""
+        for finding in self._findings:
+            if finding.check == check:
+                return finding
+        return None
+
+    def select(self, prefix: str) -> Report:
+        """The findings whose check id is ``prefix`` or starts with ``prefix.``."""
+        return Report(
+            (f for f in self._findings if f.check == prefix or f.check.startswith(prefix + ".")),
+            title=self.title,
+        )
+
+    @property
+    def checks(self) -> list[str]:
+        return [f.check for f in self._findings]
+
+    @property
+    def worst(self) -> Status:
+        """The most severe status present (``skip`` for an empty report)."""
+        return max((f.status for f in self._findings), key=lambda s: s.rank, default=Status.SKIP)
+
+    @property
+    def ok(self) -> bool:
+        """True when no finding failed."""
+        return all(f.status is not Status.FAIL for f in self._findings)
+
+    def counts(self) -> dict[str, int]:
+        result = {s.value: 0 for s in Status}
+        for finding in self._findings:
+            result[finding.status.value] += 1
+        return result
+
+    # -- views ----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "ok": self.ok,
+            "worst": self.worst.value,
+            "counts": self.counts(),
+            "findings": [f.to_dict() for f in self._findings],
+        }
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per finding: check, status, summary, detail, fix, data."""
+        import pandas as pd
+
+        rows = [
+            {
+                "check": f.check,
+                "status": f.status.value,
+                "summary": f.summary,
+                "detail": f.detail,
+                "fix": f.fix,
+                "data": dict(f.data),
+            }
+            for f in self._findings
+        ]
+        return pd.DataFrame(rows, columns=["check", "status", "summary", "detail", "fix", "data"])
+
+    def render_text(self, *, colour: bool | None = None, width: int | None = None) -> str:
+        """The terminal table: status word, check id, summary, then indented detail and fix."""
+        colour = _use_colour() if colour is None else colour
+        width = width or min(shutil.get_terminal_size((100, 24)).columns, 120)
+        counts = self.counts()
+        head = (
+            f"{self.title}: {self.worst.value.upper()} — "
+            f"{counts['ok']} ok, {counts['warn']} warn, {counts['fail']} fail, {counts['skip']} skip"
+        )
+        lines = [head, "─" * min(len(head), width)]
+        check_width = max((len(f.check) for f in self._findings), default=5)
+        check_width = min(check_width, 32)
+        indent = " " * (6 + check_width + 2)
+        for f in self._findings:
+            word = f.status.value.upper().ljust(4)
+            if colour:
+                word = f"\x1b[{_COLOUR_ANSI[f.status]}m{word}\x1b[0m"
+            first = f"{word}  {f.check.ljust(check_width)}  {f.summary}"
+            lines.append(first)
+            body_width = max(width - len(indent), 40)
+            for label, text in (("why", f.detail), ("fix", f.fix)):
+                if not text:
+                    continue
+                for i, para in enumerate(text.splitlines() or [""]):
+                    wrapped = textwrap.wrap(para, body_width) or [""]
+                    for j, chunk in enumerate(wrapped):
+                        prefix = f"{label}: " if i == 0 and j == 0 else "     "
+                        lines.append(f"{indent}{prefix}{chunk}")
+        if not self._findings:
+            lines.append("(no findings)")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render_text(colour=False)
+
+    def __repr__(self) -> str:
+        c = self.counts()
+        return (
+            f"<Report {self.title!r}: {len(self)} findings, worst={self.worst.value}, "
+            f"ok={c['ok']} warn={c['warn']} fail={c['fail']} skip={c['skip']}>"
+        )
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        rows = []
+        for f in self._findings:
+            fg, bg = _COLOUR_HTML[f.status]
+            fix = (
+                f'<div class="svcnb-fix"><b>Fix:</b> <code style="white-space:pre-wrap">{esc(f.fix)}</code></div>'
+                if f.fix
+                else ""
+            )
+            detail = f'<div class="svcnb-detail">{esc(f.detail)}</div>' if f.detail else ""
+            rows.append(
+                f'<tr style="background:{bg}" data-status="{f.status.value}">'
+                f'<td style="color:{fg};font-weight:bold;white-space:nowrap">{f.status.symbol} {f.status.value.upper()}</td>'
+                f"<td><code>{esc(f.check)}</code></td>"
+                f"<td><div>{esc(f.summary)}</div>{detail}{fix}</td></tr>"
+            )
+        counts = self.counts()
+        fg, _ = _COLOUR_HTML[self.worst]
+        return (
+            '<div class="svcnb-report">'
+            f'<div style="font-weight:bold;margin-bottom:4px">{esc(self.title)}: '
+            f'<span style="color:{fg}">{self.worst.value.upper()}</span> '
+            f'<span style="font-weight:normal">({counts["ok"]} ok, {counts["warn"]} warn, '
+            f'{counts["fail"]} fail, {counts["skip"]} skip)</span></div>'
+            '<table style="border-collapse:collapse;text-align:left">'
+            "<thead><tr><th>Status</th><th>Check</th><th>Finding</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>"
+        )

@@ -1,0 +1,51 @@
+"""Shared fixtures: the machine's PostgreSQL and Redis, loopback fault servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests._support import (
+    LOCAL_PG_URL,
+    LOCAL_REDIS_URL,
+    SilentServer,
+    closed_port,
+)
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """The machine's PostgreSQL (trust auth, database ``test``)."""
+    return LOCAL_PG_URL
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The machine's Redis."""
+    return LOCAL_REDIS_URL
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    """A loopback TCP server that accepts and never answers."""
+    with SilentServer() as server:
+        yield server
+
+
+@pytest.fixture
+def refused_port() -> int:
+    """A loopback port where connections are refused."""
+    return closed_port()
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Remove every variable svc-infra reads, so tests see only what they set."""
+    import os
+
+    prefixes = ("SQL_", "DB_", "DATABASE_", "PRIVATE_SQL", "CACHE_", "REDIS_", "AUTH_JWT", "JWT_",
+                "WEBHOOK", "CORS_", "APP_ENV", "SESSION_", "ALEMBIC_", "SVC_NB_")
+    for name in list(os.environ):
+        if name.startswith(prefixes):
+            monkeypatch.delenv(name, raising=False)
