@@ -8,16 +8,29 @@ Run a check in a cell and see what is wrong, why, and the exact fix::
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 from svc_nb._diagnose import diagnose
 from svc_nb._report import Finding, Report, Status
-from svc_nb._runtime import patch_running_loop, run
+from svc_nb._runtime import patch_running_loop as _patch_running_loop
+from svc_nb._runtime import run
 
-if TYPE_CHECKING:
-    from svc_nb import cache, db, env, migrations, oauth, plots, support, tokens, webhooks, widgets
-    from svc_nb import cors
+if _TYPE_CHECKING:
+    from svc_nb import (
+        cache,
+        cors,
+        db,
+        env,
+        migrations,
+        oauth,
+        plots,
+        support,
+        tokens,
+        webhooks,
+        widgets,
+    )
 
 __version__ = "0.1.0"
 
@@ -42,14 +55,26 @@ __all__ = [
 ]
 
 _SUBMODULES = frozenset(
-    {"cache", "cors", "db", "env", "migrations", "oauth", "plots", "support", "tokens", "webhooks", "widgets"}
+    {
+        "cache",
+        "cors",
+        "db",
+        "env",
+        "migrations",
+        "oauth",
+        "plots",
+        "support",
+        "tokens",
+        "webhooks",
+        "widgets",
+    }
 )
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     # Sections load on first use so that `import svc_nb` stays light.
     if name in _SUBMODULES:
-        module = importlib.import_module(f"svc_nb.{name}")
+        module = _importlib.import_module(f"svc_nb.{name}")
         globals()[name] = module
         return module
     raise AttributeError(f"module 'svc_nb' has no attribute {name!r}")
@@ -61,4 +86,4 @@ def __dir__() -> list[str]:
 
 # In a notebook the kernel's loop is already running: make it reentrant once so
 # that the guide's `asyncio.run(main())` cells work.
-patch_running_loop()
+_patch_running_loop()

@@ -125,7 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    doctor = sub.add_parser("doctor", help="run every quick diagnostic and print the report")
+    doctor = sub.add_parser(
+        "doctor",
+        help="run every quick diagnostic and print the report",
+        description="Run svc_nb.diagnose() against the services the environment points at. "
+        "Exit status: 0 when nothing fails, 1 when a check fails, 2 on bad usage.",
+    )
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
     doctor.add_argument("--timeout", type=_positive_float, default=3.0, help="seconds per check (default 3)")
     doctor.add_argument("--env-file", metavar="PATH", help="read variables from a .env file too")
@@ -136,7 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
     notebooks.add_argument("--force", action="store_true", help="overwrite notebooks you changed")
     notebooks.set_defaults(func=_cmd_notebooks)
 
-    lab = sub.add_parser("lab", help="copy the notebooks, then open them in JupyterLab")
+    lab = sub.add_parser(
+        "lab",
+        help="copy the notebooks, then open them in JupyterLab",
+        description="Copy the bundled notebooks into DEST, then start JupyterLab there. "
+        "Needs the 'lab' extra: pip install 'svc-nb[lab]'.",
+    )
     lab.add_argument("dest", nargs="?", default=DEFAULT_DEST)
     lab.add_argument("--force", action="store_true", help="overwrite notebooks you changed")
     lab.add_argument("lab_args", nargs=argparse.REMAINDER, help="arguments passed on to jupyter lab")
