@@ -37,7 +37,7 @@ _SECRET_NAME = re.compile(
     re.IGNORECASE,
 )
 _NOT_SECRET_NAME = re.compile(
-    r"(_FILE$|LIFETIME|_ALG(ORITHM)?S?$|_TTL$|_SECONDS$|_TIMEOUT|_URL$|_URI$|KEY_ID$|_KID$)",
+    r"(^(OLD)?PWD$|_FILE$|LIFETIME|_ALG(ORITHM)?S?$|_TTL$|_SECONDS$|_TIMEOUT|_URL$|_URI$|KEY_ID$|_KID$)",
     re.IGNORECASE,
 )
 

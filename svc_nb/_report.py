@@ -306,12 +306,16 @@ class Report(ReprMixin):
                 if f.fix
                 else ""
             )
-            detail = f'<div class="svcnb-detail">{esc(f.detail)}</div>' if f.detail else ""
+            detail = (
+                f'<div class="svcnb-detail" style="color:#57606a;white-space:pre-wrap">{esc(f.detail)}</div>'
+                if f.detail
+                else ""
+            )
             rows.append(
                 f'<tr style="background:{bg}" data-status="{f.status.value}">'
-                f'<td style="color:{fg};font-weight:bold;white-space:nowrap">{f.status.symbol} {f.status.value.upper()}</td>'
-                f"<td><code>{esc(f.check)}</code></td>"
-                f"<td><div>{esc(f.summary)}</div>{detail}{fix}</td></tr>"
+                f'<td style="color:{fg};font-weight:bold;white-space:nowrap;text-align:left;vertical-align:top">{f.status.symbol} {f.status.value.upper()}</td>'
+                f'<td style="text-align:left;vertical-align:top"><code>{esc(f.check)}</code></td>'
+                f'<td style="text-align:left;vertical-align:top"><div>{esc(f.summary)}</div>{detail}{fix}</td></tr>'
             )
         counts = self.counts()
         fg, _ = _COLOUR_HTML[self.worst]
@@ -322,6 +326,7 @@ class Report(ReprMixin):
             f'<span style="font-weight:normal">({counts["ok"]} ok, {counts["warn"]} warn, '
             f'{counts["fail"]} fail, {counts["skip"]} skip)</span></div>'
             '<table style="border-collapse:collapse;text-align:left">'
-            "<thead><tr><th>Status</th><th>Check</th><th>Finding</th></tr></thead>"
+            '<thead><tr><th style="text-align:left">Status</th><th style="text-align:left">Check</th>'
+            '<th style="text-align:left">Finding</th></tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table></div>"
         )

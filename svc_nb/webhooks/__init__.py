@@ -11,9 +11,63 @@ from __future__ import annotations
 __all__: list[str] = []
 
 # --- signatures and endpoint probe (issue 9) ---------------------------------
+from svc_nb.webhooks._probe import delivery_timeout, probe
+from svc_nb.webhooks._signing import (
+    SCHEMES,
+    SigningError,
+    canonical_json,
+    detect_scheme,
+    parse_headers,
+    sign,
+    verify,
+)
+
+__all__ += [
+    "SCHEMES",
+    "SigningError",
+    "canonical_json",
+    "delivery_timeout",
+    "detect_scheme",
+    "parse_headers",
+    "probe",
+    "sign",
+    "verify",
+]
 # --- end signatures ------------------------------------------------------------
 
 # --- deliveries, receiver, queue, attempt logs (issue 10) --------------------
+from svc_nb.webhooks._attempts import ATTEMPT_COLUMNS, OUTCOMES, AttemptsError, load_attempts
+from svc_nb.webhooks._delivery import DeliveryLog, deliver, deliver_many, parse_retry_after
+from svc_nb.webhooks._policy import RetryPolicy, WebhooksError
+from svc_nb.webhooks._queue import (
+    QueueSnapshot,
+    clear_demo_queue,
+    parse_status,
+    queue_snapshot,
+    seed_demo_queue,
+)
+from svc_nb.webhooks._receiver import Receiver, ReceivedRequest, Respond
+
+__all__ += [
+    "ATTEMPT_COLUMNS",
+    "OUTCOMES",
+    "AttemptsError",
+    "DeliveryLog",
+    "QueueSnapshot",
+    "ReceivedRequest",
+    "Receiver",
+    "Respond",
+    "RetryPolicy",
+    "WebhooksError",
+    "clear_demo_queue",
+    "deliver",
+    "deliver_many",
+    "load_attempts",
+    "parse_retry_after",
+    "parse_status",
+    "queue_snapshot",
+    "seed_demo_queue",
+]
 # --- end deliveries ------------------------------------------------------------
 
 __all__.sort()

@@ -1,0 +1,1 @@
+"""Ratio benchmarks for svc_nb: ``python -m benchmarks`` (see README, "Benchmarks")."""

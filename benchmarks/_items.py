@@ -1,0 +1,328 @@
+"""The nine benchmark items of issue 12, each returning a Row.
+
+Every item runs against local services only (PostgreSQL and Redis on the
+machine, HTTP servers on 127.0.0.1) and measures svc_nb and its baseline in
+the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import io
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+from benchmarks._harness import Row, interleaved, median_time
+
+PG_URL = os.environ.get("SVC_NB_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("SVC_NB_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
+
+
+def _healthy_env(http_url: str) -> dict[str, str]:
+    return {"SQL_URL": PG_URL, "REDIS_URL": REDIS_URL, "SVC_NB_WEBHOOK_URL": http_url,
+            "AUTH_JWT__SECRET": SECRET, "APP_ENV": "local"}
+
+
+def diagnose_concurrency(quick: bool = False) -> Row:
+    """diagnose() on healthy PostgreSQL + Redis + HTTP vs its slowest single probe."""
+    import svc_nb
+    from svc_nb import _diagnose
+    from svc_nb.webhooks import Receiver
+
+    repeat = 3 if quick else 7
+    with Receiver() as receiver:
+        env = _healthy_env(receiver.url)
+        timeout = 5.0
+
+        def whole() -> None:
+            svc_nb.run(svc_nb.diagnose(env, timeout=timeout))
+
+        names = _diagnose.registered_checks()
+        builders = {n: _diagnose._builders[n][1] for n in names}
+
+        def one(name: str) -> None:
+            async def go() -> Any:
+                result = builders[name](env, timeout)
+                if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+                    return await result
+                return result
+
+            svc_nb.run(go())
+
+        whole_s = median_time(whole, repeat=repeat)
+        singles = {n: median_time(lambda n=n: one(n), repeat=repeat) for n in names}
+    slowest_name, slowest_s = max(singles.items(), key=lambda kv: kv[1])
+    ratio = whole_s / slowest_s
+    return Row(1, "`await diagnose()` on healthy PostgreSQL + Redis + HTTP",
+               f"its slowest single probe alone ({slowest_name})", ratio, "≤ 1.5×", ratio <= 1.5,
+               note=f"diagnose {whole_s * 1000:.0f} ms vs slowest probe {slowest_s * 1000:.0f} ms "
+                    f"(sum of all probes {sum(singles.values()) * 1000:.0f} ms)")
+
+
+def diagnose_hung_peer(quick: bool = False) -> Row:
+    """diagnose(timeout=T) with a database that accepts and never answers."""
+    import svc_nb
+    from tests._support import SilentServer
+
+    timeout = 1.0
+    samples = []
+    with SilentServer() as silent:
+        env = {"SQL_URL": f"postgresql://postgres@127.0.0.1:{silent.port}/test", "REDIS_URL": REDIS_URL}
+        for _ in range(2 if quick else 5):
+            started = time.perf_counter()
+            svc_nb.run(svc_nb.diagnose(env, timeout=timeout))
+            samples.append(time.perf_counter() - started)
+    worst = max(samples)
+    over = worst - timeout
+    return Row(2, "`diagnose(timeout=T)`, one peer accepts and never answers", "T (1.0 s)",
+               over, "≤ T + 0.3 s", over <= 0.3, unit="s over T",
+               note=f"worst of {len(samples)} runs: {worst:.3f} s for T = {timeout} s")
+
+
+def token_inspect(quick: bool = False) -> Row:
+    """tokens.inspect(token, key=…) throughput vs raw jwt.decode."""
+    import jwt
+
+    from svc_nb import tokens
+
+    token = tokens.make({"sub": "user-1"}, secret=SECRET)
+    sizes = [100, 1000, 10000] if not quick else [50, 500, 2000]
+    scaling = []
+    for n in sizes:
+        def ours(n: int = n) -> None:
+            for _ in range(n):
+                tokens.inspect(token, key=SECRET)
+
+        def raw(n: int = n) -> None:
+            for _ in range(n):
+                jwt.decode(token, SECRET, algorithms=["HS256"], audience="fastapi-users:auth")
+
+        a, b = interleaved(ours, raw, repeat=3 if quick else 5)
+        scaling.append((f"{n} tokens", a, b))
+    _, a, b = scaling[-1]
+    ratio = b / a  # throughput ratio: ours / raw
+    return Row(3, "`tokens.inspect(token, key=…)` throughput", "raw `jwt.decode` of the same token",
+               ratio, "≥ 0.5×", ratio >= 0.5, scaling=scaling)
+
+
+def webhook_verify(quick: bool = False) -> Row:
+    """webhooks.verify throughput on 1 KiB bodies vs raw hmac + compare_digest."""
+    from svc_nb import webhooks
+
+    event = {"topic": "invoice.paid", "payload": {"blob": "x" * 900, "id": 1}, "version": 1,
+             "created_at": "2026-11-30T00:00:00+00:00"}
+    body = json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
+    assert 900 < len(body) < 1100
+    n = 2000 if quick else 20000
+    key = SECRET.encode()
+    ratios = {}
+    scaling = []
+    for scheme in ("svc-infra", "standard"):
+        secret = SECRET if scheme == "svc-infra" else "whsec_" + __import__("base64").b64encode(key).decode()
+        headers = webhooks.sign(body, secret, scheme=scheme)
+        report = webhooks.verify(body, headers, secret, scheme=scheme)
+        assert report.ok, str(report)
+        now = time.time()
+
+        def ours(headers: dict[str, str] = headers, secret: str = secret, scheme: str = scheme) -> None:
+            for _ in range(n):
+                webhooks.verify(body, headers, secret, scheme=scheme, now=now)
+
+        expected = hmac.new(key, body, hashlib.sha256).hexdigest()
+
+        def raw() -> None:
+            for _ in range(n):
+                hmac.compare_digest(hmac.new(key, body, hashlib.sha256).hexdigest(), expected)
+
+        a, b = interleaved(ours, raw, repeat=3 if quick else 5)
+        ratios[scheme] = b / a
+        scaling.append((f"{scheme}, {n} × 1 KiB", a, b))
+    worst = min(ratios.values())
+    return Row(4, "`webhooks.verify` throughput, 1 KiB body (svc-infra, standard)",
+               "raw `hmac` + `compare_digest`", worst, "≥ 0.3×", worst >= 0.3, scaling=scaling,
+               note=", ".join(f"{k} {v:.2f}×" for k, v in ratios.items()) + " (figure is the lower)")
+
+
+def deliver_many(quick: bool = False) -> Row:
+    """deliver_many of 2 000 deliveries vs a sequential loop of httpx.post."""
+    import httpx
+
+    import svc_nb
+    from svc_nb import webhooks
+
+    sizes = [20, 200, 2000] if not quick else [20, 200]
+    scaling = []
+    with webhooks.Receiver() as receiver:
+        for n in sizes:
+            payloads = [{"n": i} for i in range(n)]
+
+            def ours(payloads: list[dict[str, int]] = payloads) -> None:
+                svc_nb.run(webhooks.deliver_many(receiver.url, payloads, SECRET, progress=False))
+
+            def sequential(payloads: list[dict[str, int]] = payloads) -> None:
+                for payload in payloads:
+                    event = {"topic": "test.event", "payload": payload, "version": 1,
+                             "created_at": "2026-11-30T00:00:00+00:00"}
+                    body = json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
+                    httpx.post(receiver.url, content=body, headers=webhooks.sign(body, SECRET), timeout=10)
+
+            a, b = interleaved(ours, sequential, repeat=1 if n >= 2000 or quick else 3)
+            scaling.append((f"{n} deliveries", a, b))
+    _, a, b = scaling[-1]
+    ratio = b / a
+    return Row(5, f"`deliver_many` of {sizes[-1]} deliveries to the local receiver",
+               "a sequential loop of `httpx.post`", ratio, "≥ 5× faster", ratio >= 5, scaling=scaling)
+
+
+def _synthetic_attempts(n: int) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    per = 4
+    deliveries = max(n // per, 1)
+    delivery = np.repeat(np.arange(deliveries), per)[:n]
+    attempt = np.tile(np.arange(1, per + 1), deliveries)[:n]
+    base = pd.Timestamp("2026-11-30", tz="UTC")
+    scheduled = base + pd.to_timedelta(delivery * 5 + (attempt - 1) * attempt * 30, unit="s")
+    outcomes = np.where(attempt == per, "delivered", rng.choice(["http_error", "timeout", "connect_error"], n))
+    return pd.DataFrame({
+        "delivery_id": [f"d{i}" for i in delivery], "attempt": attempt,
+        "scheduled_at": scheduled, "started_at": scheduled,
+        "duration_ms": rng.uniform(1, 500, n), "status_code": np.where(outcomes == "delivered", 200, 503),
+        "outcome": outcomes, "error": "", "response_excerpt": "",
+    })
+
+
+def attempt_timeline(quick: bool = False) -> Row:
+    """attempt timeline of 100 000 attempts drawn to PNG vs a bare matplotlib scatter."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from svc_nb import plots
+
+    sizes = [1000, 10000, 100000] if not quick else [1000, 10000]
+    scaling = []
+    for n in sizes:
+        frame = _synthetic_attempts(n)
+        x = frame["scheduled_at"].astype("int64").to_numpy() / 1e9
+        y = frame["delivery_id"].str[1:].astype(int).to_numpy()
+
+        def ours(frame: Any = frame) -> None:
+            plots.attempt_timeline(frame).savefig(io.BytesIO(), format="png")
+
+        def bare(x: Any = x, y: Any = y) -> None:
+            fig = Figure(figsize=(10, 6))
+            fig.add_subplot().scatter(x, y, s=4)
+            fig.savefig(io.BytesIO(), format="png")
+
+        a, b = interleaved(ours, bare, repeat=3)
+        scaling.append((f"{n} attempts", a, b))
+    _, a, b = scaling[-1]
+    ratio = a / b
+    return Row(6, f"attempt timeline of {sizes[-1]} attempts (PNG)", "a bare matplotlib scatter",
+               ratio, "≤ 3×", ratio <= 3, scaling=scaling)
+
+
+def load_attempts_sql(quick: bool = False) -> Row:
+    """load_attempts of 1 000 000 rows from PostgreSQL vs pandas.read_sql (SQLAlchemy + psycopg)."""
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from svc_nb import webhooks
+
+    sizes = [10_000, 100_000, 1_000_000] if not quick else [10_000, 100_000]
+    table = "svcnb_bench_attempts"
+    engine = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
+        conn.execute(sa.text(
+            f"CREATE TABLE {table} AS SELECT 'd' || (g / 4) AS delivery_id, (g % 4) + 1 AS attempt, "
+            "now() + g * interval '1 second' AS scheduled_at, now() + g * interval '1 second' AS started_at, "
+            "(g % 500)::float8 AS duration_ms, CASE WHEN g % 4 = 3 THEN 200 ELSE 503 END AS status_code, "
+            "CASE WHEN g % 4 = 3 THEN 'delivered' ELSE 'http_error' END AS outcome, '' AS error, "
+            f"'' AS response_excerpt FROM generate_series(0, {sizes[-1] - 1}) AS g"))
+    scaling = []
+    try:
+        for n in sizes:
+            query = f"SELECT * FROM {table} LIMIT {n}"
+
+            def ours(query: str = query, n: int = n) -> None:
+                frame = webhooks.load_attempts(PG_URL, sql=query)
+                assert len(frame) == n
+
+            def baseline(query: str = query, n: int = n) -> None:
+                with engine.connect() as conn:
+                    frame = pd.read_sql(sa.text(query), conn)
+                assert len(frame) == n
+
+            a, b = interleaved(ours, baseline, repeat=1 if n >= 1_000_000 else 3)
+            scaling.append((f"{n} rows", a, b))
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
+        engine.dispose()
+    _, a, b = scaling[-1]
+    ratio = b / a
+    return Row(7, f"`load_attempts` of {sizes[-1]} rows from PostgreSQL",
+               "`pandas.read_sql` over SQLAlchemy + psycopg", ratio, "faster (> 1×)", ratio > 1,
+               scaling=scaling)
+
+
+def _process_time(cmd: list[str], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=False)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def import_time(quick: bool = False) -> Row:
+    """python -c "import svc_nb" vs python -c "import pandas"."""
+    repeat = 5 if quick else 11
+    ours = _process_time([sys.executable, "-c", "import svc_nb"], repeat)
+    base = _process_time([sys.executable, "-c", "import pandas"], repeat)
+    ratio = ours / base
+    return Row(8, '`python -c "import svc_nb"`', '`python -c "import pandas"`', ratio, "≤ 0.5×", ratio <= 0.5,
+               note=f"{ours * 1000:.0f} ms vs {base * 1000:.0f} ms (whole processes)")
+
+
+def doctor_process(quick: bool = False) -> Row:
+    """svc-nb doctor whole process vs pg_isready + redis-cli ping + curl, one after another."""
+    from svc_nb.webhooks import Receiver
+
+    repeat = 3 if quick else 7
+    missing = [t for t in ("pg_isready", "redis-cli", "curl") if shutil.which(t) is None]
+    with Receiver() as receiver:
+        env = {**os.environ, **_healthy_env(receiver.url)}
+        doctor = [sys.executable, "-m", "svc_nb", "doctor", "--json"]
+
+        def ours() -> None:
+            subprocess.run(doctor, capture_output=True, env=env, check=False)
+
+        def manual() -> None:
+            subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432"], capture_output=True, check=False)
+            subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", "6379", "ping"], capture_output=True, check=False)
+            subprocess.run(["curl", "-s", "-o", "/dev/null", "-X", "POST", receiver.url], capture_output=True,
+                           check=False)
+
+        if missing:
+            return Row(9, "`svc-nb doctor` whole process", "pg_isready + redis-cli + curl", float("nan"),
+                       "report the ratio", None, note=f"skipped: {', '.join(missing)} not installed")
+        a, b = interleaved(ours, manual, repeat=repeat)
+    ratio = a / b
+    return Row(9, "`svc-nb doctor` whole process on healthy services",
+               "`pg_isready` + `redis-cli ping` + `curl`, one after another", ratio, "report the ratio", None,
+               note=f"doctor {a * 1000:.0f} ms (every section's checks) vs {b * 1000:.0f} ms for three bare pings")

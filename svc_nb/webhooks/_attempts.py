@@ -1,0 +1,330 @@
+"""Attempt logs as DataFrames: the one column set, exact dtypes, save/load, and readers.
+
+svc-infra keeps no per-attempt history (only ``attempts`` and ``last_error`` per
+job), so attempt logs come from svc_nb's own deliveries or from your tables.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from svc_nb._redact import mask_url, scrub
+from svc_nb._report import Finding, Report, Status
+from svc_nb.webhooks._policy import WebhooksError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "ATTEMPT_COLUMNS",
+    "OUTCOMES",
+    "AttemptsError",
+    "coerce_attempts",
+    "load_attempts",
+    "read_attempts_file",
+    "write_attempts_file",
+]
+
+ATTEMPT_COLUMNS = (
+    "delivery_id",
+    "attempt",
+    "scheduled_at",
+    "started_at",
+    "duration_ms",
+    "status_code",
+    "outcome",
+    "error",
+    "response_excerpt",
+)
+# "cancelled" marks an attempt in flight when the run was interrupted.
+OUTCOMES = ("delivered", "http_error", "timeout", "connect_error", "tls_error", "cancelled")
+_TIME_COLUMNS = ("scheduled_at", "started_at")
+_TEXT_COLUMNS = ("delivery_id", "outcome", "error", "response_excerpt")
+_TIME_DTYPE: Final = "datetime64[us, UTC]"
+
+
+class AttemptsError(WebhooksError):
+    """An attempt log cannot be read: missing columns, an unreadable file or query."""
+
+
+def empty_attempts() -> pd.DataFrame:
+    """An attempt log with no rows and the exact dtypes."""
+    import pandas as pd
+
+    return coerce_attempts(pd.DataFrame({c: [] for c in ATTEMPT_COLUMNS}))
+
+
+def coerce_attempts(df: pd.DataFrame) -> pd.DataFrame:
+    """Give an attempt frame its exact column order and dtypes (tz-aware UTC times, Int64 codes)."""
+    import pandas as pd
+
+    out = pd.DataFrame(index=pd.RangeIndex(len(df)))
+    for col in ATTEMPT_COLUMNS:
+        values = df[col].to_numpy() if col in df.columns else [None] * len(df)
+        if col in _TIME_COLUMNS:
+            out[col] = pd.to_datetime(pd.Series(values), utc=True, format="ISO8601").astype(_TIME_DTYPE)
+        elif col == "attempt":
+            out[col] = pd.Series(values).astype("int64")
+        elif col == "duration_ms":
+            out[col] = pd.to_numeric(pd.Series(values), errors="raise").astype("float64")
+        elif col == "status_code":
+            out[col] = pd.to_numeric(pd.Series(values), errors="raise").astype("Int64")
+        else:
+            series = pd.Series(values, dtype="object")
+            out[col] = series.where(series.notna(), "").astype(str)
+    return out
+
+
+# -- files -------------------------------------------------------------------------
+
+
+def _fmt_path(path: str | Path) -> Path:
+    p = Path(path)
+    if p.suffix.lower() not in (".csv", ".jsonl", ".ndjson", ".json"):
+        raise AttemptsError(
+            f"attempt logs are saved as .csv or .jsonl (JSON lines), not {p.suffix or 'no suffix'!r}"
+        )
+    return p
+
+
+def write_attempts_file(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write an attempt frame to CSV or JSON lines so that reading it back is identical."""
+    p = _fmt_path(path)
+    frame = coerce_attempts(df)
+    if p.suffix.lower() == ".csv":
+        out = frame.copy()
+        for col in _TIME_COLUMNS:
+            out[col] = frame[col].map(lambda t: t.isoformat() if t is not None and t == t else "")
+        out.to_csv(p, index=False)
+        return p
+    with p.open("w", encoding="utf-8") as fh:
+        for row in _records(frame):
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return p
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    rows = []
+    cols = {c: frame[c].tolist() for c in ATTEMPT_COLUMNS}
+    for i in range(len(frame)):
+        row: dict[str, Any] = {}
+        for c in ATTEMPT_COLUMNS:
+            v = cols[c][i]
+            if c in _TIME_COLUMNS:
+                v = None if v is None or v != v else v.isoformat()
+            elif c == "status_code":
+                v = None if v is None or v is _na() else int(v)
+            elif c == "duration_ms":
+                v = None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+            row[c] = v
+        rows.append(row)
+    return rows
+
+
+def _na() -> Any:
+    import pandas as pd
+
+    return pd.NA
+
+
+def read_attempts_file(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or JSON-lines attempt log written by :func:`write_attempts_file`."""
+    import pandas as pd
+
+    p = _fmt_path(path)
+    if not p.exists():
+        raise AttemptsError(f"no attempt log at {p}")
+    if p.suffix.lower() == ".csv":
+        raw = pd.read_csv(p, dtype=str, keep_default_na=False)
+        raw = raw.replace({"": None}) if len(raw) else raw
+        for col in _TEXT_COLUMNS:
+            if col in raw.columns:
+                raw[col] = raw[col].fillna("")
+        return raw
+    rows = []
+    with p.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise AttemptsError(f"{p}: line {n} is not JSON ({exc.msg})") from None
+    return pd.DataFrame(rows)
+
+
+# -- load_attempts: any source mapped onto the attempt columns ----------------------------
+
+
+def load_attempts(
+    source: Any = None,
+    *,
+    columns: Mapping[str, str] | None = None,
+    sql: str | None = None,
+    url: str | None = None,
+    timeout: float = 30.0,
+) -> pd.DataFrame:
+    """Read attempts from a DataFrame, a CSV/JSON-lines path or a PostgreSQL query.
+
+    ``columns`` maps your column names onto svc_nb's (``{"theirs": "ours"}``).
+    Missing required columns raise :class:`AttemptsError` naming them; rows that
+    cannot be parsed are kept out of the result but listed in
+    ``df.attrs["bad_rows"]`` and ``df.attrs["report"]`` (never silently dropped).
+    """
+    import pandas as pd
+
+    if isinstance(source, tuple) and len(source) == 2:
+        url, sql = source
+    if sql is not None or url is not None:
+        if not (isinstance(url, str) and isinstance(sql, str)):
+            raise AttemptsError(
+                "a SQL source needs both url= (postgresql://...) and sql= (SELECT ...)"
+            )
+        from svc_nb._runtime import run
+
+        raw = run(_fetch_sql(url, sql, timeout))
+        origin = f"query on {mask_url(url)}"
+    elif isinstance(source, pd.DataFrame):
+        raw = source.copy()
+        origin = "DataFrame"
+    elif isinstance(source, str | Path):
+        raw = read_attempts_file(source)
+        origin = str(source)
+    elif source is not None and hasattr(source, "attempts"):
+        raw = source.attempts
+        origin = type(source).__name__
+    else:
+        raise AttemptsError(
+            "load_attempts takes a DataFrame, a .csv/.jsonl path, or a query "
+            "(('postgresql://...', 'SELECT ...') or url=..., sql=...), "
+            f"got {type(source).__name__}"
+        )
+    if columns:
+        raw = raw.rename(columns=dict(columns))
+    return _normalise(raw, origin)
+
+
+def _normalise(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
+    import pandas as pd
+
+    raw = raw.reset_index(drop=True)
+    missing = [c for c in ("delivery_id", "attempt") if c not in raw.columns]
+    if "scheduled_at" not in raw.columns and "started_at" not in raw.columns:
+        missing.append("started_at (or scheduled_at)")
+    if "outcome" not in raw.columns and "status_code" not in raw.columns:
+        missing.append("outcome (or status_code)")
+    if missing:
+        raise AttemptsError(
+            f"{origin}: missing attempt column(s) {', '.join(missing)}; columns present: "
+            f"{', '.join(map(str, raw.columns)) or 'none'}. Map yours with "
+            "columns={'your_name': 'started_at', ...}"
+        )
+    df = raw.copy()
+    if "scheduled_at" not in df.columns:
+        df["scheduled_at"] = df["started_at"]
+    if "started_at" not in df.columns:
+        df["started_at"] = df["scheduled_at"]
+    reasons = pd.Series([""] * len(df), dtype=object)
+
+    def flag(mask: pd.Series, why: str) -> None:
+        hit = mask.fillna(False).astype(bool).to_numpy()
+        reasons[hit] = reasons[hit].map(lambda r: f"{r}; {why}" if r else why)
+
+    attempt = pd.to_numeric(df["attempt"], errors="coerce")
+    flag(attempt.isna() | (attempt < 1) | (attempt != attempt.round()), "attempt is not a positive integer")
+    df["attempt"] = attempt
+    for col in _TIME_COLUMNS:
+        parsed = pd.to_datetime(df[col], utc=True, errors="coerce", format="mixed")
+        flag(parsed.isna() & df[col].notna(), f"{col} is not a time")
+        flag(df[col].isna(), f"{col} is empty")
+        df[col] = parsed
+    if "status_code" in df.columns:
+        codes = pd.to_numeric(df["status_code"], errors="coerce")
+        bad = codes.notna() & ((codes < 100) | (codes > 599))
+        flag((codes.isna() & df["status_code"].notna() & (df["status_code"].astype(str) != "")) | bad,
+             "status_code is not an HTTP status")
+        df["status_code"] = codes.where(~bad)
+    if "duration_ms" in df.columns:
+        dur = pd.to_numeric(df["duration_ms"], errors="coerce")
+        flag(dur.isna() & df["duration_ms"].notna() & (df["duration_ms"].astype(str) != ""),
+             "duration_ms is not a number")
+        df["duration_ms"] = dur
+    if "outcome" not in df.columns:
+        codes = df["status_code"]
+        df["outcome"] = ["delivered" if c == c and c is not None and 200 <= c < 300 else
+                         ("http_error" if c == c and c is not None else "connect_error") for c in codes]
+    outcome = df["outcome"].astype(str).str.strip().str.lower()
+    flag(~outcome.isin(OUTCOMES), f"outcome is not one of {', '.join(OUTCOMES)}")
+    df["outcome"] = outcome
+    flag(df["delivery_id"].isna() | (df["delivery_id"].astype(str) == ""), "delivery_id is empty")
+
+    bad = reasons != ""
+    good = df[~bad.to_numpy()]
+    result = coerce_attempts(good.reset_index(drop=True))
+    bad_rows = raw[bad.to_numpy()].copy()
+    bad_rows.insert(0, "reason", reasons[bad].to_numpy())
+    bad_rows.insert(0, "row", bad_rows.index)
+    findings = [
+        Finding(
+            "webhooks.attempts.load",
+            Status.OK if not len(bad_rows) else Status.WARN,
+            f"{len(result)} attempts read from {origin}"
+            + (f"; {len(bad_rows)} bad row(s) left out" if len(bad_rows) else ""),
+            detail="; ".join(
+                f"row {r}: {why}" for r, why in zip(bad_rows["row"][:10], bad_rows["reason"][:10], strict=False)
+            ),
+            fix="" if not len(bad_rows) else "Inspect df.attrs['bad_rows'] and fix those rows at the source.",
+            data={"rows": len(result), "bad_rows": len(bad_rows)},
+        )
+    ]
+    result.attrs["bad_rows"] = bad_rows
+    result.attrs["report"] = Report(findings, title="attempt log")
+    return result
+
+
+async def _fetch_sql(url: str, sql: str, timeout: float) -> pd.DataFrame:
+    """Run a query with asyncpg and build the frame column by column (no per-row dicts)."""
+    import asyncio
+
+    import asyncpg
+    import pandas as pd
+
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    try:
+        async with asyncio.timeout(timeout):
+            conn = await asyncpg.connect(dsn, timeout=timeout)
+            try:
+                stmt = await conn.prepare(sql)
+                names = [a.name for a in stmt.get_attributes()]
+                records = await stmt.fetch()
+            finally:
+                await conn.close()
+    except TimeoutError:
+        raise AttemptsError(f"query on {mask_url(url)} did not finish within {timeout:g} s") from None
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise AttemptsError(
+            f"cannot read attempts from {mask_url(url)}: {type(exc).__name__}: {scrub(str(exc))}"
+        ) from None
+    if not records:
+        return pd.DataFrame({n: [] for n in names})
+    data: dict[str, Sequence[Any]] = dict(zip(names, zip(*records, strict=True), strict=True))
+    frame = pd.DataFrame({n: _column(v) for n, v in data.items()})
+    return frame
+
+
+def _column(values: Sequence[Any]) -> Any:
+    """Turn one fetched column into a typed array quickly (datetimes vectorised)."""
+    import numpy as np
+    import pandas as pd
+
+    first = next((v for v in values if v is not None), None)
+    if isinstance(first, datetime):
+        return pd.to_datetime(pd.Series(values, dtype=object), utc=True)
+    if isinstance(first, int) and not isinstance(first, bool) and None not in values:
+        return np.fromiter(values, dtype=np.int64, count=len(values))
+    return pd.Series(values, dtype=object)

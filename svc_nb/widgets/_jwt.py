@@ -1,0 +1,128 @@
+"""``jwt_inspector()``: paste a token (and a key), see what it says and why it fails, live.
+
+A thin view over :func:`svc_nb.tokens.inspect`: every change of the token, the
+key or the leeway re-renders the header and claims tables, the verdict with its
+reasons and a timeline bar (iat, nbf, now, exp). The key is never echoed.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+from typing import Any
+
+from svc_nb.widgets._base import error_html
+
+__all__ = ["JwtInspector", "jwt_inspector", "timeline_svg"]
+
+_MARKS = {"iat": "#57606a", "nbf": "#0969da", "now": "#1f2328", "exp": "#cf222e"}
+
+
+def timeline_svg(times: dict[str, float], *, width: int = 560, height: int = 64) -> str:
+    """An inline SVG bar placing iat, nbf, now and exp on one time axis ('' if only now)."""
+    if set(times) <= {"now"}:
+        return ""
+    lo, hi = min(times.values()), max(times.values())
+    span = max(hi - lo, 1.0)
+    pad = 40
+
+    def x(ts: float) -> float:
+        return pad + (ts - lo) / span * (width - 2 * pad)
+
+    now = times["now"]
+    start = times.get("nbf", times.get("iat"))
+    end = times.get("exp")
+    parts = [f'<svg class="svcnb-timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+             f'height="{height}" role="img" aria-label="token timeline">',
+             f'<line x1="{pad}" y1="30" x2="{width - pad}" y2="30" stroke="#d0d7de" stroke-width="6"/>']
+    if end is not None:
+        valid = (start is None or start <= now) and now < end
+        colour = "#2da44e" if valid else "#cf222e"
+        x0 = x(start) if start is not None else pad
+        parts.append(f'<line class="svcnb-valid-window" x1="{x0:.1f}" y1="30" x2="{x(end):.1f}" '
+                     f'y2="30" stroke="{colour}" stroke-width="6" opacity="0.6"/>')
+    # Marks that coincide would overprint their labels: alternate above and below.
+    for i, (name, ts) in enumerate(sorted(times.items(), key=lambda kv: kv[1])):
+        px = x(ts)
+        label_y = 14 if i % 2 == 0 else 56
+        when = datetime.fromtimestamp(ts, UTC).strftime("%m-%d %H:%M:%S") if abs(ts) < 1e11 else "?"
+        parts.append(
+            f'<g class="svcnb-mark" data-mark="{name}"><line x1="{px:.1f}" y1="20" x2="{px:.1f}" '
+            f'y2="40" stroke="{_MARKS[name]}" stroke-width="2"/>'
+            f'<text x="{px:.1f}" y="{label_y}" font-size="10" text-anchor="middle" '
+            f'fill="{_MARKS[name]}">{name} {html.escape(when)}</text></g>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+class JwtInspector:
+    """The inspector's widgets (``token``, ``key``, ``leeway``, ``audience``, ``output``) and layout.
+
+    ``now`` pins the clock (tests, reproducible notebooks); by default the
+    current time is used at every update.
+    """
+
+    def __init__(self, token: str = "", key: str = "", *, now: Any = None,
+                 audience: str = "") -> None:
+        import ipywidgets as w
+
+        self.now = now
+        self.token = w.Textarea(value=token, placeholder="paste a JWT (Bearer prefix and quotes are fine)",
+                                description="Token", layout=w.Layout(width="100%", height="80px"))
+        # The key applies on Enter / leaving the field, not per keystroke: a JWKS URL typed
+        # character by character would otherwise trigger a fetch (and a DNS lookup) each time.
+        self.key = w.Password(value=key, placeholder="secret, PEM public key, JWK JSON or JWKS URL",
+                              description="Key", continuous_update=False,
+                              layout=w.Layout(width="100%"))
+        self.audience = w.Text(value=audience, placeholder="e.g. fastapi-users:auth (optional)",
+                               description="Audience", layout=w.Layout(width="100%"))
+        self.leeway = w.IntSlider(value=0, min=0, max=600, step=5, description="Leeway (s)")
+        self.output = w.HTML()
+        for control in (self.token, self.key, self.audience, self.leeway):
+            control.observe(self._on_change, names="value")
+        self.widget = w.VBox([self.token, self.key, self.audience, self.leeway, self.output])
+        self.update()
+
+    def _on_change(self, change: Any) -> None:
+        self.update()
+
+    def update(self) -> None:
+        """Re-inspect the current inputs and render the result into ``output``."""
+        from svc_nb import tokens
+
+        text = self.token.value
+        if not text.strip():
+            self.output.value = "<i>Paste a token above.</i>"
+            return
+        try:
+            # A key typed in the password field must never come back out: inspect
+            # registers it, so every later rendering masks it too.
+            report = tokens.inspect(
+                text,
+                key=self.key.value.strip() or None,
+                audience=self.audience.value.strip() or None,
+                leeway=self.leeway.value,
+                now=self.now,
+                timeout=3.0,
+            )
+        except Exception as exc:  # a misuse shows as an error box, not a traceback
+            self.output.value = error_html(exc)
+            return
+        from svc_nb._redact import scrub
+
+        self.report = report
+        self.output.value = scrub(timeline_svg(report.times()) + report._repr_html_())
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def jwt_inspector(token: str = "", key: str = "", *, now: Any = None, audience: str = "") -> JwtInspector:
+    """An interactive JWT inspector: token text area, key password field, leeway slider."""
+    return JwtInspector(token, key, now=now, audience=audience)
