@@ -103,6 +103,10 @@ class Finding(ReprMixin):
             object.__setattr__(self, name, scrub(value))
         object.__setattr__(self, "data", MappingProxyType(dict(scrub_data(dict(self.data or {})))))
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Finding:
+        # Immutable: pandas deep-copies DataFrame.attrs, and a proxy cannot be copied.
+        return self
+
     @property
     def section(self) -> str:
         return self.check.split(".", 1)[0]
@@ -189,6 +193,10 @@ class Report(ReprMixin):
         return isinstance(other, Report) and self._findings == other._findings
 
     __hash__ = None  # type: ignore[assignment]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Report:
+        # Reports are immutable too; pandas deep-copies DataFrame.attrs holding one.
+        return self
 
     def get(self, check: str) -> Finding | None:
         """The first finding of a check id, or None."""

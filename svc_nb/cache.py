@@ -687,7 +687,7 @@ def _connect_failure(target: _Target, out: _Outcome, timeout: float) -> list[Fin
 
     def auth(reason: str, summary: str, detail: str, fix: str) -> list[Finding]:
         return [
-            _f("cache.connect", Status.OK, f"{where} answers (the connection was refused at authentication)",
+            _f("cache.connect", Status.OK, f"{where} is reachable (the probe stopped at authentication)",
                data={"target": where}),
             _f("cache.auth", Status.FAIL, summary, detail, fix, reason=reason, **data),
         ]

@@ -882,11 +882,10 @@ async def _connect(p: _Parsed, hosts: list[_Host] | None, budget: _Deadline) -> 
         finding = _classify(exc, p, budget.timeout)
         return None, Finding(finding.check, finding.status, finding.summary, finding.detail,
                              finding.fix, {**finding.data, "elapsed_ms": _ms(start)})
-    addr = conn._addr if isinstance(getattr(conn, "_addr", None), tuple) else None
+    elapsed = _ms(start)
     return conn, _f("db.auth", Status.OK,
                     f"connected and authenticated as {p.user or '(OS user)'} to {p.database or '(default db)'}",
-                    f"Start-up and authentication took {_ms(start):g} ms.",
-                    elapsed_ms=_ms(start), address=str(addr) if addr else None)
+                    f"Start-up and authentication took {elapsed:g} ms.", elapsed_ms=elapsed)
 
 
 async def _server_findings(conn: Any, p: _Parsed) -> list[Finding]:

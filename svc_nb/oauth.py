@@ -546,7 +546,6 @@ def inspect_session_cookie(
                 "127.0.0.1), and Secure (an https_only cookie is never sent over http).",
         ))
         return Report(findings, title=title)
-    register_secret(value)
     attributes = _cookie_attributes(str(cookie))
     if attributes is not None:
         findings.append(attributes)
@@ -578,6 +577,9 @@ def inspect_session_cookie(
                 "(compare with svc_nb.tokens.fingerprint); a rotated secret logs everybody out once.",
         ))
         return Report(findings, title=title)
+    # A genuine session cookie is a credential: mask it wherever it shows up later.
+    # (Unverified garbage is not registered: it would mask ordinary text.)
+    register_secret(value)
     issued = signed_at.timestamp()
     age = current - issued
     findings.append(Finding("oauth.session.signature", Status.OK, "signature verifies with this secret"))

@@ -490,7 +490,8 @@ class TokenReport(Report):
 
         def table(caption: str, items: Mapping[str, str]) -> str:
             rows = "".join(
-                f"<tr><td><code>{esc(k)}</code></td><td><code>{esc(v)}</code></td></tr>"
+                f'<tr><td style="padding:1px 8px"><code>{esc(k)}</code></td>'
+                f'<td style="padding:1px 8px"><code>{esc(v)}</code></td></tr>'
                 for k, v in items.items()
             )
             return (f'<table class="svcnb-{caption.lower()}" style="border-collapse:collapse;'
@@ -500,7 +501,8 @@ class TokenReport(Report):
         header = table("Header", {k: json.dumps(v, default=str) for k, v in self.header.items()})
         claims = table("Claims", {k: self._claim_text(k, v) for k, v in self.claims.items()})
         body = (
-            f'<div class="svcnb-token"><div><b>Token:</b> <code>{esc(self.token)}</code></div>'
+            f'<div class="svcnb-token"><div><b>Token:</b> '
+            f'<code style="word-break:break-all">{esc(self.token)}</code></div>'
             f"{verdict}{header if self.header else ''}{claims if self.claims else ''}"
             f"{super()._repr_html_()}</div>"
         )

@@ -203,8 +203,10 @@ def auth_server() -> Iterator[RedisServer]:
 @pytest.fixture(scope="module")
 def acl_server() -> Iterator[RedisServer]:
     # 'app' may connect, read and INFO, but only write keys under app:*; svc-infra writes svc:v1:*.
+    # 'ro' may only GET: even PING is denied.
     with RedisServer("--user", "app", "on", f">{ACL_PASSWORD}", "~app:*", "+@connection", "+get",
-                     "+set", "+del", "+info") as server:
+                     "+set", "+del", "+info",
+                     "--user", "ro", "on", f">{ACL_PASSWORD}", "~*", "+get") as server:
         yield server
 
 
@@ -315,6 +317,14 @@ async def test_acl_user_without_permission(acl_server: RedisServer) -> None:
     allowed = await cache.check(url, timeout=2, key_prefix="app:")
     assert allowed["cache.write"].status is Status.OK and allowed["cache.auth"].status is Status.OK
     assert not _leaks(report, ACL_PASSWORD)
+
+
+async def test_acl_user_denied_even_ping(acl_server: RedisServer) -> None:
+    report = await cache.check(f"redis://ro:{ACL_PASSWORD}@127.0.0.1:{acl_server.port}/0", timeout=2)
+    auth = report["cache.auth"]
+    assert auth.status is Status.FAIL and auth.data["reason"] == "no_permission"
+    assert "'ping'" in auth.summary and "ACL SETUSER ro" in auth.fix
+    assert report["cache.connect"].status is Status.OK
 
 
 async def test_acl_user_wrong_password(acl_server: RedisServer) -> None:
@@ -435,3 +445,28 @@ async def test_concurrent_checks_are_independent(refused_port: int) -> None:
         cache.check(LOCAL_REDIS_URL, timeout=2), cache.check(f"redis://127.0.0.1:{refused_port}/0", timeout=2)
     )
     assert good.ok and not bad.ok
+
+
+async def test_tls_server(tmp_path: os.PathLike[str]) -> None:
+    from tests._certs import make_self_signed
+
+    cert, key = make_self_signed(["localhost", "127.0.0.1"])
+    cert_file, key_file = os.path.join(str(tmp_path), "c.pem"), os.path.join(str(tmp_path), "k.pem")
+    with open(cert_file, "wb") as fh:
+        fh.write(cert)
+    with open(key_file, "wb") as fh:
+        fh.write(key)
+    server = RedisServer()
+    server.args += ["--port", "0", "--tls-port", str(server.port), "--tls-cert-file", cert_file,
+                    "--tls-key-file", key_file, "--tls-ca-cert-file", cert_file, "--tls-auth-clients", "no"]
+    with server:
+        base = f"127.0.0.1:{server.port}"
+        untrusted = await cache.check(f"rediss://{base}/0", timeout=2)
+        assert untrusted["cache.connect"].data["reason"] == "tls"
+        assert "ssl_ca_certs" in untrusted["cache.connect"].fix
+        trusted = await cache.check(f"rediss://{base}/0?ssl_cert_reqs=required&ssl_ca_certs={cert_file}", timeout=2)
+        assert trusted.ok, str(trusted)
+        assert "TLS" in trusted["cache.connect"].detail
+        plain = await cache.check(f"redis://{base}/0", timeout=2)
+        assert plain["cache.connect"].data["reason"] == "closed"
+        assert "rediss://" in plain["cache.connect"].fix

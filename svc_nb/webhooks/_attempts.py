@@ -52,6 +52,13 @@ class AttemptsError(WebhooksError):
     """An attempt log cannot be read: missing columns, an unreadable file or query."""
 
 
+class LoadReport(Report):
+    """The findings of one load; immutable, so pandas may "deep-copy" it from ``df.attrs`` as is."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LoadReport:
+        return self
+
+
 def empty_attempts() -> pd.DataFrame:
     """An attempt log with no rows and the exact dtypes."""
     import pandas as pd
@@ -283,7 +290,7 @@ def _normalise(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
         )
     ]
     result.attrs["bad_rows"] = bad_rows
-    result.attrs["report"] = Report(findings, title="attempt log")
+    result.attrs["report"] = LoadReport(findings, title="attempt log")
     return result
 
 

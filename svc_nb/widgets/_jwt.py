@@ -18,13 +18,13 @@ __all__ = ["JwtInspector", "jwt_inspector", "timeline_svg"]
 _MARKS = {"iat": "#57606a", "nbf": "#0969da", "now": "#1f2328", "exp": "#cf222e"}
 
 
-def timeline_svg(times: dict[str, float], *, width: int = 560, height: int = 64) -> str:
+def timeline_svg(times: dict[str, float], *, width: int = 560) -> str:
     """An inline SVG bar placing iat, nbf, now and exp on one time axis ('' if only now)."""
     if set(times) <= {"now"}:
         return ""
     lo, hi = min(times.values()), max(times.values())
     span = max(hi - lo, 1.0)
-    pad = 40
+    pad, bar_y, height = 12, 48, 96
 
     def x(ts: float) -> float:
         return pad + (ts - lo) / span * (width - 2 * pad)
@@ -34,23 +34,31 @@ def timeline_svg(times: dict[str, float], *, width: int = 560, height: int = 64)
     end = times.get("exp")
     parts = [f'<svg class="svcnb-timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" '
              f'height="{height}" role="img" aria-label="token timeline">',
-             f'<line x1="{pad}" y1="30" x2="{width - pad}" y2="30" stroke="#d0d7de" stroke-width="6"/>']
+             f'<line x1="{pad}" y1="{bar_y}" x2="{width - pad}" y2="{bar_y}" stroke="#d0d7de" '
+             'stroke-width="6"/>']
     if end is not None:
         valid = (start is None or start <= now) and now < end
         colour = "#2da44e" if valid else "#cf222e"
         x0 = x(start) if start is not None else pad
-        parts.append(f'<line class="svcnb-valid-window" x1="{x0:.1f}" y1="30" x2="{x(end):.1f}" '
-                     f'y2="30" stroke="{colour}" stroke-width="6" opacity="0.6"/>')
-    # Marks that coincide would overprint their labels: alternate above and below.
-    for i, (name, ts) in enumerate(sorted(times.items(), key=lambda kv: kv[1])):
+        parts.append(f'<line class="svcnb-valid-window" x1="{x0:.1f}" y1="{bar_y}" x2="{x(end):.1f}" '
+                     f'y2="{bar_y}" stroke="{colour}" stroke-width="6" opacity="0.6"/>')
+    # Labels of close marks would overprint: each goes to the first row (above, below,
+    # further above, further below) whose previous label ends left of it.
+    rows = [14, 84, 28, 70]
+    row_end = [-1e9] * len(rows)
+    for name, ts in sorted(times.items(), key=lambda kv: kv[1]):
         px = x(ts)
-        label_y = 14 if i % 2 == 0 else 56
         when = datetime.fromtimestamp(ts, UTC).strftime("%m-%d %H:%M:%S") if abs(ts) < 1e11 else "?"
+        label = f"{name} {when}"
+        label_w = 6.2 * len(label)
+        left = min(max(px - label_w / 2, 0), width - label_w)
+        row = next((i for i, end_x in enumerate(row_end) if end_x < left), len(rows) - 1)
+        row_end[row] = left + label_w + 4
         parts.append(
-            f'<g class="svcnb-mark" data-mark="{name}"><line x1="{px:.1f}" y1="20" x2="{px:.1f}" '
-            f'y2="40" stroke="{_MARKS[name]}" stroke-width="2"/>'
-            f'<text x="{px:.1f}" y="{label_y}" font-size="10" text-anchor="middle" '
-            f'fill="{_MARKS[name]}">{name} {html.escape(when)}</text></g>'
+            f'<g class="svcnb-mark" data-mark="{name}"><line x1="{px:.1f}" y1="{bar_y - 10}" '
+            f'x2="{px:.1f}" y2="{bar_y + 10}" stroke="{_MARKS[name]}" stroke-width="2"/>'
+            f'<text x="{left:.1f}" y="{rows[row]}" font-size="10" font-family="monospace" '
+            f'fill="{_MARKS[name]}">{html.escape(label)}</text></g>'
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -1,0 +1,130 @@
+"""svc-infra's Redis job queue: jobs written in its real format to the machine's Redis."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis.asyncio as aioredis
+
+from svc_nb.webhooks import clear_demo_queue, parse_status, queue_snapshot, seed_demo_queue
+from tests._support import SilentServer
+
+DB15 = "redis://127.0.0.1:6379/15"  # a spare database; never db 0
+SECRET = "sub-secret-in-clear-7d1e0a"
+
+
+@pytest.fixture
+async def prefix() -> AsyncIterator[str]:
+    """A unique key prefix in db 15; every key under it is deleted afterwards."""
+    p = f"svcnbtest-{uuid.uuid4().hex[:8]}"
+    yield p
+    client = aioredis.from_url(DB15)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{p}*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+async def _write_job(client: aioredis.Redis, prefix: str, *, state: str, url: str, attempts: int,
+                     last_error: str, secret: str = SECRET, score: float | None = None) -> str:
+    """One job exactly as svc-infra's RedisJobQueue stores it."""
+    job_id = str(await client.incr(f"{prefix}:jobs:seq"))
+    payload = {"outbox_id": int(job_id), "topic": "invoice.paid", "payload": {
+        "event": {"topic": "invoice.paid", "payload": {"id": job_id}, "version": 1,
+                  "created_at": "2026-01-01T00:00:00+00:00"},
+        "subscription": {"url": url, "secret": secret, "id": f"sub-{job_id}"}}}
+    now = datetime.now(UTC)
+    await client.hset(f"{prefix}:jobs:job:{job_id}", mapping={
+        "id": job_id, "name": "outbox.invoice.paid", "payload": json.dumps(payload),
+        "available_at": now.isoformat(), "attempts": str(attempts), "max_attempts": "5",
+        "backoff_seconds": "60", "last_error": last_error, "visible_at": "",
+    })
+    if state == "delayed":
+        await client.zadd(f"{prefix}:jobs:delayed", {job_id: score or time.time() + 120})
+    elif state == "processing":
+        await client.rpush(f"{prefix}:jobs:processing", job_id)
+        await client.zadd(f"{prefix}:jobs:processing_vt", {job_id: score or time.time() + 60})
+    else:
+        await client.rpush(f"{prefix}:jobs:{state}", job_id)
+    return job_id
+
+
+async def test_snapshot_reads_every_state_and_masks_secrets(prefix: str) -> None:
+    client = aioredis.from_url(DB15)
+    try:
+        ok = "http://127.0.0.1:9/ok"
+        bad = "http://user:pw-in-url@127.0.0.1:9/bad"
+        await _write_job(client, prefix, state="ready", url=ok, attempts=0, last_error="")
+        delayed = await _write_job(client, prefix, state="delayed", url=ok, attempts=2,
+                                   last_error="webhook delivery failed: 503", score=time.time() + 240)
+        stuck = await _write_job(client, prefix, state="processing", url=ok, attempts=1, last_error="",
+                                 score=time.time() - 90)
+        await _write_job(client, prefix, state="processing", url=ok, attempts=1, last_error="")
+        dead1 = await _write_job(client, prefix, state="dlq", url=bad, attempts=5,
+                                 last_error="webhook delivery failed: 500")
+        await _write_job(client, prefix, state="dlq", url=bad, attempts=5,
+                         last_error="ConnectError: connection refused")
+        await client.rpush(f"{prefix}:jobs:ready", "999")  # listed, but no hash
+        await client.hset(f"{prefix}:webhooks:outbox:1", mapping={"topic": "invoice.paid"})
+    finally:
+        await client.aclose()
+
+    snap = await queue_snapshot(DB15, prefix=f"{prefix}:jobs", outbox_prefix=f"{prefix}:webhooks:outbox")
+    jobs = snap.jobs.set_index("job_id")
+    assert snap.counts() == {"ready": 2, "delayed": 1, "processing": 2, "dlq": 2}
+    assert jobs.loc[delayed, "status_code"] == 503
+    assert jobs.loc[delayed, "attempts_of_max"] == "2/5"
+    assert abs((jobs.loc[delayed, "next_attempt_at"] - datetime.now(UTC)).total_seconds() - 240) < 30
+    assert jobs.loc[dead1, "state"] == "dlq" and jobs.loc[dead1, "status_code"] == 500
+    assert jobs.loc[dead1, "topic"] == "invoice.paid"
+    assert len(snap.outbox) == 1
+    report = snap.report
+    assert report["webhooks.queue.dlq"].status.value == "fail"
+    assert report["webhooks.queue.dlq"].data["dead"] == 2
+    stuck_f = report["webhooks.queue.stuck"]
+    assert stuck_f.data["stuck"] == 1 and f"job {stuck}" in stuck_f.detail
+    ends = report["webhooks.queue.endpoints"]
+    assert ends.data["endpoints"] == 1 and "/bad" in ends.detail and "/ok" not in ends.detail
+    assert report["webhooks.queue.orphans"].status.value == "warn"
+    # secrets (subscription secret, URL password) never shown
+    shown = str(snap) + snap._repr_html_() + snap.jobs.to_string() + report.to_json()
+    assert SECRET not in shown and "pw-in-url" not in shown
+    assert jobs.loc[dead1, "secret"].startswith("****")
+
+
+async def test_seeded_demo_queue_and_cleanup(prefix: str) -> None:
+    keys = await seed_demo_queue(DB15, prefix=f"{prefix}:jobs", outbox_prefix=f"{prefix}:outbox")
+    snap = await queue_snapshot(DB15, prefix=f"{prefix}:jobs", outbox_prefix=f"{prefix}:outbox",
+                                now=datetime.now(UTC) + timedelta(seconds=1))
+    assert snap.counts() == {"ready": 1, "delayed": 1, "processing": 1, "dlq": 2}
+    assert {"webhooks.queue.dlq", "webhooks.queue.stuck", "webhooks.queue.endpoints"} <= set(snap.report.checks)
+    assert await clear_demo_queue(DB15, keys) == len(keys)
+    empty = await queue_snapshot(DB15, prefix=f"{prefix}:jobs", outbox_prefix=f"{prefix}:outbox")
+    assert empty.jobs.empty and empty.report.ok
+
+
+async def test_unreachable_redis_is_a_finding(refused_port: int) -> None:
+    snap = await queue_snapshot(f"redis://127.0.0.1:{refused_port}/0", timeout=1.0)
+    f = snap.report["webhooks.queue.connect"]
+    assert f.status.value == "fail" and f.fix
+    assert snap.jobs.empty
+
+
+async def test_silent_redis_returns_within_timeout(silent_server: SilentServer) -> None:
+    started = time.perf_counter()
+    snap = await queue_snapshot(f"redis://127.0.0.1:{silent_server.port}/0", timeout=0.5)
+    assert time.perf_counter() - started < 0.5 + 0.3
+    assert snap.report["webhooks.queue.connect"].status.value == "fail"
+
+
+def test_parse_status() -> None:
+    assert parse_status("webhook delivery failed: 503") == 503
+    assert parse_status("ConnectError: [Errno 111]") is None
+    assert parse_status("") is None
