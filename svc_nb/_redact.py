@@ -8,11 +8,12 @@ with :func:`register_secret` (so a secret read once is masked everywhere after).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import re
 import threading
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 __all__ = [
@@ -45,14 +46,15 @@ _NOT_SECRET_NAME = re.compile(
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/?#@\s]*:)(?P<pw>[^@\s]*)@")
 # A JWT: three base64url segments, the first starting with '{"' encoded (eyJ).
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]+")
-_BEARER = re.compile(r"(?i)\b(bearer\s+)(?!eyJ)([A-Za-z0-9._~+/\-]{8,}=*)")
+_BEARER = re.compile(r"(?i)\b(bearer[ \t]+)(?!eyJ)([A-Za-z0-9._~+/\-]{8,}=*)")
 _QUERY_SECRET = re.compile(
     r"(?i)([?&](?:password|passwd|pwd|secret|token|access_token|client_secret|key|api_key)=)([^&#\s]+)"
 )
 
 _registry_lock = threading.Lock()
 _registered: set[str] = set()
-_registered_pattern: re.Pattern[str] | None = None
+# Longest first, so a secret is masked whole before any shorter form inside it.
+_registered_ordered: tuple[str, ...] = ()
 
 
 def _variants(secret: str) -> set[str]:
@@ -70,7 +72,7 @@ def _variants(secret: str) -> set[str]:
 
 def register_secret(*secrets: str | bytes | None) -> None:
     """Remember secrets so that :func:`scrub` masks them wherever they appear later."""
-    global _registered_pattern
+    global _registered_ordered
     added = False
     with _registry_lock:
         for secret in secrets:
@@ -86,17 +88,17 @@ def register_secret(*secrets: str | bytes | None) -> None:
                     _registered.add(form)
                     added = True
         if added:
-            ordered = sorted(_registered, key=len, reverse=True)
-            _registered_pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            _registered_ordered = tuple(sorted(_registered, key=len, reverse=True))
 
 
 def scrub(text: str) -> str:
     """Mask every secret svc_nb can recognise in free text."""
     if not text:
         return text
-    pattern = _registered_pattern
-    if pattern is not None:
-        text = pattern.sub(MASK, text)
+    # A substring test per form is C-speed and beats one huge alternation regex.
+    for form in _registered_ordered:
+        if form in text:
+            text = text.replace(form, MASK)
     if "://" in text:
         text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK + "@", text)
     if "eyJ" in text:
@@ -177,6 +179,21 @@ def fingerprint(secret: str | bytes) -> str:
             f"fingerprint() takes the secret as str or bytes, not {type(secret).__name__}"
         )
     return "sha256:" + hashlib.sha256(data).hexdigest()[:12]
+
+
+@contextlib.contextmanager
+def isolated_registry() -> Iterator[None]:
+    """Forget the secrets registered inside the block (for tests that fuzz parsers)."""
+    global _registered_ordered
+    with _registry_lock:
+        saved, ordered = set(_registered), _registered_ordered
+    try:
+        yield
+    finally:
+        with _registry_lock:
+            _registered.clear()
+            _registered.update(saved)
+            _registered_ordered = ordered
 
 
 def registered_count() -> int:

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import difflib
 import errno
+import functools
 import inspect
 import os
 import re
@@ -136,6 +137,7 @@ class _Target:
         return f"{self.host or 'localhost'}:{self.port or DEFAULT_PORT}"
 
 
+@functools.lru_cache(maxsize=1)
 def _redis_signatures() -> tuple[set[str], set[str], set[str], Mapping[str, Any], dict[str, Any]]:
     """Keyword arguments redis-py's connection classes accept, read from redis-py itself."""
     from redis.asyncio import connection as rc
@@ -469,6 +471,12 @@ def _parse(url: str) -> tuple[list[Finding], _Target | None]:
             continue
         target.kwargs[name] = converted
 
+    # redis-py also takes the credentials from ?username= / ?password=.
+    if not target.password and isinstance(target.kwargs.get("password"), str):
+        target.password = target.kwargs["password"]
+    if not target.username and isinstance(target.kwargs.get("username"), str):
+        target.username = target.kwargs["username"]
+
     # --- database number ------------------------------------------------------------
     path_db: int | None = None
     if scheme in ("redis", "rediss") and parsed.path not in ("", "/"):
@@ -668,7 +676,7 @@ def _errno_of(message: str) -> int | None:
 
 
 def _connect_failure(target: _Target, out: _Outcome, timeout: float) -> list[Finding]:
-    """Classify an exception (or timeout) from the connect/ping stage."""
+    """Classify the exception (or timeout) that stopped the probe, by redis-py class and message."""
     from redis import exceptions as rexc
 
     exc = out.error

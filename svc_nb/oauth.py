@@ -979,6 +979,8 @@ async def exchange_code(
             detail=f"keys in the answer: {sorted(body)[:20]}",
             fix="Check the token URL and the provider's docs.", data={**data, "error": "unexpected"},
         )], title="OAuth code exchange")
+    if len(_EXCHANGED) >= 1000:  # bounded memory in a long-lived kernel: drop the oldest
+        del _EXCHANGED[min(_EXCHANGED, key=_EXCHANGED.__getitem__)]
     _EXCHANGED[_code_key(token_url, code)] = time.time()
     tokens: dict[str, Any] = {}
     for name in ("access_token", "refresh_token", "id_token"):

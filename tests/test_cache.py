@@ -32,15 +32,8 @@ def _isolated_secret_registry() -> Iterator[None]:
     """Fuzzed 'passwords' must not stay registered and mask ordinary text in later tests."""
     from svc_nb import _redact
 
-    with _redact._registry_lock:
-        saved, pattern = set(_redact._registered), _redact._registered_pattern
-    try:
+    with _redact.isolated_registry():
         yield
-    finally:
-        with _redact._registry_lock:
-            _redact._registered.clear()
-            _redact._registered.update(saved)
-            _redact._registered_pattern = pattern
 
 
 def _leaks(report: Report, *secrets_: str) -> list[str]:

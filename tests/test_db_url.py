@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import urllib.parse
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,11 +26,11 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_secret_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_secret_registry() -> Iterator[None]:
     """parse_url registers every password it reads; fuzzed "passwords" such as 'postgresql'
     must not stay registered and mask ordinary words in other tests of the session."""
-    monkeypatch.setattr(_redact, "_registered", set(_redact._registered))
-    monkeypatch.setattr(_redact, "_registered_pattern", _redact._registered_pattern)
+    with _redact.isolated_registry():
+        yield
 
 
 def parts(url: str) -> dict[str, object]:

@@ -79,6 +79,8 @@ def test_svc_infra_scheme_is_hmac_hex_over_canonical_json() -> None:
     assert headers["X-Signature-Alg"] == "hmac-sha256" and headers["X-Signature-Version"] == "v1"
     assert headers["X-Topic"] == "invoice.created" and headers["X-Payload-Version"] == "1"
     assert headers["X-Attempt"] == "1" and headers["X-Event-Id"]
+    assert "X-Webhook-Subscription" not in headers
+    assert sign(EVENT, PLAIN_SECRET, subscription_id="sub_9")["X-Webhook-Subscription"] == "sub_9"
 
 
 # --------------------------------------------------------------------------- reference libraries

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import html
+import json
 import ssl
 import sys
 import time
@@ -335,13 +336,25 @@ def _signed_request(
     payload: Any, secret: str | bytes, scheme: str, topic: str, delivery_id: str,
     created_at: datetime, attempt: int,
 ) -> tuple[bytes, dict[str, str]]:
-    """svc-infra's event ``{topic, payload, version, created_at}``, canonical JSON, signed."""
+    """svc-infra's event ``{topic, payload, version, created_at}``, signed the way svc-infra signs it.
+
+    Like svc-infra, the body on the wire is httpx's own JSON (compact, keys in
+    insertion order) while the ``svc-infra`` signature covers the canonical form
+    (sorted keys): a receiver that HMACs the raw body rejects it, as it would
+    reject svc-infra's. Other schemes sign the bytes sent.
+    """
     from svc_nb.webhooks._signing import canonical_json, sign
 
     event = {"topic": topic, "payload": payload, "version": 1,
              "created_at": created_at.isoformat()}
-    body = canonical_json(event)
-    headers = dict(sign(body, secret, scheme=scheme, timestamp=int(time.time()), msg_id=delivery_id))
+    try:
+        body = json.dumps(event, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise WebhooksError(
+            f"payload must be JSON-serialisable (dicts, lists, str, numbers, bool, None): {exc}"
+        ) from None
+    signed = canonical_json(event) if scheme == "svc-infra" else body
+    headers = dict(sign(signed, secret, scheme=scheme, timestamp=int(time.time()), msg_id=delivery_id))
     headers.update({
         "Content-Type": "application/json",
         "User-Agent": "svc_nb-webhooks",

@@ -205,11 +205,13 @@ def sign(
     scheme: str = "svc-infra",
     timestamp: dt.datetime | float | int | None = None,
     msg_id: str | None = None,
+    subscription_id: str | None = None,
 ) -> dict[str, str]:
     """The headers a sender of ``scheme`` would attach to ``body``.
 
     For ``svc-infra`` the body is the event (dict or JSON) and the signature
     covers its canonical JSON; for the others it covers the exact bytes sent.
+    ``subscription_id`` fills svc-infra's ``X-Webhook-Subscription``.
     """
     _check_scheme(scheme)
     if not isinstance(secret, str | bytes):
@@ -235,6 +237,8 @@ def sign(
             "X-Signature-Alg": "hmac-sha256",
             "X-Signature-Version": "v1",
         }
+        if subscription_id is not None:
+            headers["X-Webhook-Subscription"] = str(subscription_id)
         if isinstance(event, Mapping):
             if event.get("topic") is not None:
                 headers["X-Topic"] = str(event["topic"])
@@ -463,6 +467,13 @@ def _parse(scheme: str, h: Mapping[str, str]) -> _Parsed:
         return _Parsed(sigs, "hex", f"{ts_text}.".encode(), ts, ts_text)
     # standard (or its Svix spelling)
     names = _STD_NAMES if "webhook-signature" in h or "svix-signature" not in h else _SVIX_NAMES
+    f_sig = h.get(names["signature"])
+    f_id = h.get(names["id"])
+    f_ts = h.get(names["timestamp"])
+    if (f_sig is not None and f_id is not None and f_ts is not None and f_ts.isascii()
+            and f_ts.isdigit() and len(f_ts) < 12 and f_sig.startswith("v1,") and " " not in f_sig):
+        # the common case: one v1 signature, a plain seconds timestamp
+        return _Parsed([f_sig[3:]], "base64", f"{f_id.strip()}.{f_ts}.".encode(), float(f_ts), f_ts)
     for key, expected in (
         ("signature", "v1,<base64> (space-separated list)"),
         ("id", "the message id, e.g. msg_2b…"),
@@ -474,8 +485,6 @@ def _parse(scheme: str, h: Mapping[str, str]) -> _Parsed:
     ts_text = h[names["timestamp"]].strip()
     ts = _parse_timestamp(ts_text, names["timestamp"], scheme)
     value = h[names["signature"]]
-    if value.startswith("v1,") and " " not in value:  # the common single-signature header
-        return _Parsed([value[3:]], "base64", f"{mid}.{ts_text}.".encode(), ts, ts_text)
     sigs = []
     versions = []
     for item in value.split():
