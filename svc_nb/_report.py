@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["Finding", "Report", "ReprMixin", "Status"]
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Outcome of one check; ordered so that ``max()`` gives the worst."""
 
     OK = "ok"
