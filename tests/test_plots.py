@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,8 @@ def _attempts(deliveries: int, *, tries: int = 3, seed: int = 0) -> pd.DataFrame
 
 def _scatters(fig: Figure) -> dict[str, int]:
     ax = fig.axes[0]
-    return {c.get_label(): len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection)}
+    return {str(c.get_label()): len(np.asarray(c.get_offsets()))
+            for c in ax.collections if isinstance(c, PathCollection)}
 
 
 def test_timeline_one_marker_per_attempt_and_one_gap_per_retry() -> None:
@@ -46,7 +48,7 @@ def test_timeline_one_marker_per_attempt_and_one_gap_per_retry() -> None:
     assert isinstance(fig, Figure)
     counts = _scatters(fig)
     assert counts == {"delivered": 20, "http_error": 40, "timeout": 20}
-    lines = [c for c in fig.axes[0].collections if isinstance(c, LineCollection)]
+    lines: list[Any] = [c for c in fig.axes[0].collections if isinstance(c, LineCollection)]
     assert len(lines) == 1  # one artist for every retry gap
     assert lines[0].gap_count == 20 * 3
     # retry gaps are real segments: finite vertex pairs separated by NaN rows
@@ -60,9 +62,9 @@ def test_timeline_actual_vs_nominal_time() -> None:
     df = _attempts(3)
     nominal = plots.attempt_timeline(df, time="nominal").axes[0]
     actual = plots.attempt_timeline(df, time="actual").axes[0]
-    xs_n = np.sort(np.concatenate([c.get_offsets()[:, 0] for c in nominal.collections
+    xs_n = np.sort(np.concatenate([np.asarray(c.get_offsets())[:, 0] for c in nominal.collections
                                    if isinstance(c, PathCollection)]))
-    xs_a = np.sort(np.concatenate([c.get_offsets()[:, 0] for c in actual.collections
+    xs_a = np.sort(np.concatenate([np.asarray(c.get_offsets())[:, 0] for c in actual.collections
                                    if isinstance(c, PathCollection)]))
     assert xs_n.max() == pytest.approx(180 + 1.0)
     assert not np.allclose(xs_n, xs_a)
@@ -106,7 +108,8 @@ def test_status_by_attempt_counts() -> None:
     df = _attempts(10, tries=3)
     fig = plots.status_by_attempt(df)
     ax = fig.axes[0]
-    heights = {c.get_label(): [p.get_height() for p in c.patches] for c in ax.containers}
+    containers: list[Any] = list(ax.containers)
+    heights = {c.get_label(): [p.get_height() for p in c.patches] for c in containers}
     assert heights["503"] == [10, 0, 0]
     assert heights["timeout"] == [0, 10, 0]
     assert heights["200"] == [0, 0, 10]
@@ -115,7 +118,7 @@ def test_status_by_attempt_counts() -> None:
 def test_latency_distribution_counts_every_timed_attempt() -> None:
     df = _attempts(30, tries=2)
     fig = plots.latency_distribution(df)
-    ax = fig.axes[0]
+    ax: Any = fig.axes[0]
     total = sum(p.get_height() for p in ax.patches if p.get_height() > 0 and p.get_x() > 0)
     # stacked histograms: the top stack's bar heights add up to every attempt
     assert total >= 60
@@ -125,7 +128,7 @@ def test_latency_distribution_counts_every_timed_attempt() -> None:
 
 def test_policy_comparison_lines_and_give_up_points() -> None:
     fig = plots.policy_comparison(RetryPolicy.svc_infra(), RetryPolicy.guide())
-    lines = fig.axes[0].get_lines()
+    lines: list[Any] = list(fig.axes[0].get_lines())
     steps = [ln for ln in lines if len(ln.get_xdata()) > 1]
     assert [len(ln.get_xdata()) for ln in steps] == [5, 6]
     assert list(steps[0].get_xdata()) == [0, 60, 180, 360, 600]
@@ -141,7 +144,8 @@ def test_charts_do_not_touch_pyplot_state() -> None:
     plots.attempt_timeline(_attempts(2))
     plots.status_by_attempt(_attempts(2))
     assert plt.get_fignums() == before
-    png = plots.policy_comparison()._repr_png_()
+    chart: Any = plots.policy_comparison()
+    png = chart._repr_png_()
     assert png.startswith(b"\x89PNG")
 
 

@@ -201,7 +201,7 @@ async def test_https_to_plain_http_is_tls_error() -> None:
 async def test_cancellation_mid_schedule_keeps_the_log() -> None:
     log = DeliveryLog()
     with Receiver(fail_first=10) as rx:
-        task = asyncio.ensure_future(deliver(rx.url, {}, SECRET, time_scale=1.0, log=log))
+        task = asyncio.create_task(deliver(rx.url, {}, SECRET, time_scale=1.0, log=log))
         for _ in range(100):
             if len(log) >= 1:
                 break
@@ -234,8 +234,9 @@ async def test_deliver_many_shares_one_pool_and_bounds_concurrency() -> None:
 async def test_deliver_many_cancelled_in_flight_records_every_attempt() -> None:
     log = DeliveryLog()
     with Receiver(behaviour=[Respond.hang(3.0)]) as rx:
-        task = asyncio.ensure_future(deliver_many(rx.url, [{} for _ in range(6)], SECRET,
-                                                  concurrency=3, progress=False, log=log))
+        batch = deliver_many(rx.url, [{} for _ in range(6)], SECRET, concurrency=3,
+                             progress=False, log=log)
+        task = asyncio.create_task(batch)
         for _ in range(100):
             if len(rx.requests) >= 3:
                 break
@@ -314,7 +315,7 @@ def test_load_attempts_maps_columns_and_reports_bad_rows() -> None:
 
 
 def test_load_attempts_names_missing_columns() -> None:
-    with pytest.raises(AttemptsError, match="delivery_id.*columns present: foo"):
+    with pytest.raises(AttemptsError, match=r"delivery_id.*columns present: foo"):
         load_attempts(pd.DataFrame({"foo": [1], "attempt": [1], "started_at": ["2026-01-01"],
                                     "outcome": ["delivered"]}))
     with pytest.raises(AttemptsError, match=r"\.csv or \.jsonl"):

@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -29,10 +30,10 @@ async def prefix() -> AsyncIterator[str]:
         if keys:
             await client.delete(*keys)
     finally:
-        await client.aclose()
+        await client.aclose()  # type: ignore[attr-defined]
 
 
-async def _write_job(client: aioredis.Redis, prefix: str, *, state: str, url: str, attempts: int,
+async def _write_job(client: Any, prefix: str, *, state: str, url: str, attempts: int,
                      last_error: str, secret: str = SECRET, score: float | None = None) -> str:
     """One job exactly as svc-infra's RedisJobQueue stores it."""
     job_id = str(await client.incr(f"{prefix}:jobs:seq"))
@@ -74,10 +75,10 @@ async def test_snapshot_reads_every_state_and_masks_secrets(prefix: str) -> None
         await client.rpush(f"{prefix}:jobs:ready", "999")  # listed, but no hash
         await client.hset(f"{prefix}:webhooks:outbox:1", mapping={"topic": "invoice.paid"})
     finally:
-        await client.aclose()
+        await client.aclose()  # type: ignore[attr-defined]
 
     snap = await queue_snapshot(DB15, prefix=f"{prefix}:jobs", outbox_prefix=f"{prefix}:webhooks:outbox")
-    jobs = snap.jobs.set_index("job_id")
+    jobs: Any = snap.jobs.set_index("job_id")
     assert snap.counts() == {"ready": 2, "delayed": 1, "processing": 2, "dlq": 2}
     assert jobs.loc[delayed, "status_code"] == 503
     assert jobs.loc[delayed, "attempts_of_max"] == "2/5"
@@ -128,3 +129,20 @@ def test_parse_status() -> None:
     assert parse_status("webhook delivery failed: 503") == 503
     assert parse_status("ConnectError: [Errno 111]") is None
     assert parse_status("") is None
+
+
+async def test_diagnose_check_counts_dead_letters(prefix: str) -> None:
+    from svc_nb._diagnose import registered_checks
+    from svc_nb.webhooks._queue import _queue_check, _queue_counts
+
+    assert "webhooks.queue" in registered_checks()
+    keys = await seed_demo_queue(DB15, prefix=f"{prefix}:jobs", outbox_prefix=f"{prefix}:outbox")
+    try:
+        findings = {f.check: f for f in await _queue_counts(DB15, 2.0, prefix=f"{prefix}:jobs")}
+    finally:
+        await clear_demo_queue(DB15, keys)
+    assert findings["webhooks.queue"].data["ready"] == 1
+    assert findings["webhooks.queue.dlq"].data["dead"] == 2
+    assert findings["webhooks.queue.stuck"].data["stuck"] == 1
+    skipped = _queue_check({"CACHE_URL": "mem://"}, 1.0)
+    assert skipped.status.value == "skip"

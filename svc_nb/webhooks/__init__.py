@@ -22,7 +22,9 @@ from svc_nb.webhooks._signing import (
     verify,
 )
 
-__all__ += [
+# (a plain assignment, not +=, so that the next block's imports stay "at the top" for ruff E402)
+__all__ = [
+    *__all__,
     "SCHEMES",
     "SigningError",
     "canonical_json",

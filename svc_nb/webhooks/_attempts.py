@@ -72,17 +72,25 @@ def coerce_attempts(df: pd.DataFrame) -> pd.DataFrame:
 
     out = pd.DataFrame(index=pd.RangeIndex(len(df)))
     for col in ATTEMPT_COLUMNS:
-        values = df[col].to_numpy() if col in df.columns else [None] * len(df)
-        if col in _TIME_COLUMNS:
-            out[col] = pd.to_datetime(pd.Series(values), utc=True, format="ISO8601").astype(_TIME_DTYPE)
-        elif col == "attempt":
-            out[col] = pd.Series(values).astype("int64")
-        elif col == "duration_ms":
-            out[col] = pd.to_numeric(pd.Series(values), errors="raise").astype("float64")
-        elif col == "status_code":
-            out[col] = pd.to_numeric(pd.Series(values), errors="raise").astype("Int64")
+        if col in df.columns:
+            values = df[col].reset_index(drop=True)
         else:
-            series = pd.Series(values, dtype="object")
+            values = pd.Series([None] * len(df), dtype=object)
+        if col in _TIME_COLUMNS:
+            if isinstance(values.dtype, pd.DatetimeTZDtype):
+                out[col] = values.dt.tz_convert("UTC").astype(_TIME_DTYPE)  # already times: no parsing
+            else:
+                out[col] = pd.to_datetime(values, utc=True, format="ISO8601").astype(_TIME_DTYPE)
+        elif col == "attempt":
+            out[col] = values.astype("int64")
+        elif col == "duration_ms":
+            out[col] = pd.to_numeric(values, errors="raise").astype("float64")
+        elif col == "status_code":
+            out[col] = pd.to_numeric(values, errors="raise").astype("Int64")
+        elif pd.api.types.is_string_dtype(values.dtype) and not values.hasnans:
+            out[col] = values.astype(str)
+        else:
+            series = values.astype(object)
             out[col] = series.where(series.notna(), "").astype(str)
     return out
 
@@ -253,13 +261,11 @@ def _normalise(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
     if "status_code" in df.columns:
         codes = pd.to_numeric(df["status_code"], errors="coerce")
         bad = codes.notna() & ((codes < 100) | (codes > 599))
-        flag((codes.isna() & df["status_code"].notna() & (df["status_code"].astype(str) != "")) | bad,
-             "status_code is not an HTTP status")
+        flag(_unparsed(codes, df["status_code"]) | bad, "status_code is not an HTTP status")
         df["status_code"] = codes.where(~bad)
     if "duration_ms" in df.columns:
         dur = pd.to_numeric(df["duration_ms"], errors="coerce")
-        flag(dur.isna() & df["duration_ms"].notna() & (df["duration_ms"].astype(str) != ""),
-             "duration_ms is not a number")
+        flag(_unparsed(dur, df["duration_ms"]), "duration_ms is not a number")
         df["duration_ms"] = dur
     if "outcome" not in df.columns:
         codes = df["status_code"]
@@ -292,6 +298,14 @@ def _normalise(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
     result.attrs["bad_rows"] = bad_rows
     result.attrs["report"] = LoadReport(findings, title="attempt log")
     return result
+
+
+def _unparsed(parsed: pd.Series, raw: pd.Series) -> pd.Series:
+    """Values present in ``raw`` (not empty) that did not parse."""
+    missing = parsed.isna() & raw.notna()
+    if not missing.any():
+        return missing
+    return missing & (raw.astype(str).str.strip() != "")
 
 
 async def _fetch_sql(url: str, sql: str, timeout: float) -> pd.DataFrame:

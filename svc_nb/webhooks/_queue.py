@@ -413,3 +413,74 @@ async def clear_demo_queue(redis_url: str, keys: Sequence[str], *, timeout: floa
             return int(await client.delete(*keys))
     finally:
         await client.aclose()  # type: ignore[attr-defined]  # stubs predate aclose
+
+
+# -- diagnose(): a light queue health check (counts only, no pandas) ------------------------
+
+
+async def _queue_counts(url: str, timeout: float, prefix: str = "jobs") -> list[Finding]:
+    import time
+
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        async with asyncio.timeout(timeout):
+            pipe = client.pipeline(transaction=False)
+            pipe.llen(f"{prefix}:ready")
+            pipe.zcard(f"{prefix}:delayed")
+            pipe.llen(f"{prefix}:processing")
+            pipe.llen(f"{prefix}:dlq")
+            pipe.zcount(f"{prefix}:processing_vt", "-inf", time.time())
+            ready, delayed, processing, dlq, overdue = await pipe.execute()
+    except Exception as exc:  # unreachable/auth errors: a finding, never a crash
+        # Skip, not fail: the cache.* checks already diagnose an unreachable Redis.
+        return [Finding(
+            "webhooks.queue", Status.SKIP,
+            f"svc-infra's job queue not read: Redis at {mask_url(url)} did not answer",
+            detail=f"{type(exc).__name__}: {scrub(str(exc))}" if str(exc) else type(exc).__name__,
+            fix="See the cache.* findings; check the Redis URL with `await svc_nb.cache.check()`.",
+        )]
+    finally:
+        await client.aclose()  # type: ignore[attr-defined]  # stubs predate aclose
+    counts = {"ready": ready, "delayed": delayed, "processing": processing, "dlq": dlq}
+    findings = [Finding(
+        "webhooks.queue", Status.OK,
+        "svc-infra delivery jobs: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
+        detail=f"keys {prefix}:* in {mask_url(url)}", data={**counts, "overdue": overdue},
+    )]
+    if dlq:
+        findings.append(Finding(
+            "webhooks.queue.dlq", Status.FAIL, f"{dlq} deliveries dead-lettered in {prefix}:dlq",
+            fix="See which endpoints and errors: await svc_nb.webhooks.queue_snapshot(url).",
+            data={"dead": dlq},
+        ))
+    if overdue:
+        findings.append(Finding(
+            "webhooks.queue.stuck", Status.WARN,
+            f"{overdue} jobs stuck in processing past their visibility timeout",
+            fix="Restart the webhook worker; inspect with await svc_nb.webhooks.queue_snapshot(url).",
+            data={"stuck": overdue},
+        ))
+    return findings
+
+
+def _queue_check(environ: Mapping[str, str], timeout: float) -> Any:
+    from svc_nb.env import resolve_cache_url
+
+    url = resolve_cache_url(environ).value or ""
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        return Finding(
+            "webhooks.queue", Status.SKIP, "no Redis configured, so no svc-infra job queue to read",
+            fix="Set REDIS_URL (or CACHE_URL) to the Redis svc-infra's webhook worker uses.",
+        )
+    return _queue_counts(url, timeout)
+
+
+def _register() -> None:
+    from svc_nb._diagnose import register_check
+
+    register_check("webhooks.queue", _queue_check, order=72)
+
+
+_register()
