@@ -1,13 +1,17 @@
 """JupyterLab on loopback driven by Debian's headless Chromium through Playwright.
 
-``JupyterLab`` starts a real server in a temporary folder; ``LabPage`` opens a
-notebook, runs every cell through JupyterLab's own commands (the app is exposed
-to the page with ``expose_app_in_browser``), waits for the kernel to go idle and
-reads the cells' outputs back from the notebook model.
+``JupyterLab`` starts a real server in a temporary folder (isolated settings,
+workspaces and config: nothing from the user's own JupyterLab leaks in).
+``LabPage`` is one browser tab on it: it opens notebooks one after the other in
+the same tab (loading JupyterLab once), runs every cell through JupyterLab's
+own command (the app is exposed to the page with ``expose_app_in_browser``),
+waits until the kernel is idle, every code cell has run and the outputs have
+stopped changing, and reads the cells back from the notebook model.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -16,6 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +30,34 @@ CHROMIUM = os.environ.get("SVC_NB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--disable-dev-shm-usage",
 ]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
+
+# JupyterLab user settings for the test server: every cell stays in the DOM (the
+# default windowing detaches off-screen cells, which locators could not find) and
+# no news/update toast covers the screenshots.
+_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false", "checkForUpdates": False,
+    },
+}
 
 
 def chromium_missing_reason() -> str | None:
     """Why the browser tests cannot run here, or None when they can."""
     if not Path(CHROMIUM).exists():
-        return f"Chromium not found at {CHROMIUM}: install it with `apt-get install chromium` (scripts/bootstrap.sh does)"
+        return (f"Chromium not found at {CHROMIUM}: install it with `apt-get install chromium` "
+                "(scripts/bootstrap.sh does) or point SVC_NB_CHROMIUM at a Chromium binary")
     try:
         import playwright  # noqa: F401
     except ImportError:
         return "Python Playwright is missing: pip install -e '.[dev]'"
+    try:
+        import jupyterlab  # noqa: F401
+    except ImportError:
+        return "JupyterLab is missing: pip install -e '.[lab]'"
     return None
 
 
@@ -48,20 +69,26 @@ class JupyterLab:
         self.port = free_port()
         self.env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline", **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log = self.root / ".lab.log"
+        # Server state lives beside (not inside) the served folder, so the file
+        # browser in the screenshots shows only the notebooks.
+        self.state_dir = Path(tempfile.mkdtemp(prefix="svcnb-labstate-"))
+        self.log = self.state_dir / "lab.log"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 90) -> JupyterLab:
-        # An isolated config dir: no user settings leak in, and the news
-        # announcement toast (it would cover the screenshots) is disabled.
-        config_dir = self.root / ".jupyter-config"
+        config_dir = self.state_dir / "config"
         (config_dir / "labconfig").mkdir(parents=True, exist_ok=True)
         (config_dir / "labconfig" / "page_config.json").write_text(json.dumps(
             {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
         ))
+        settings_dir = self.state_dir / "settings"
+        for rel, value in _SETTINGS.items():
+            path = settings_dir / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(value))
         self.env["JUPYTER_CONFIG_DIR"] = str(config_dir)
         cmd = [
             sys.executable, "-m", "jupyterlab", "--no-browser",
@@ -71,6 +98,8 @@ class JupyterLab:
             "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={self.root}",
             "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            f"--LabApp.user_settings_dir={settings_dir}",
+            f"--LabApp.workspaces_dir={self.state_dir / 'workspaces'}",
             "--ServerApp.allow_root=True",
         ]
         self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env,
@@ -78,14 +107,21 @@ class JupyterLab:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited early:\n{self.log.read_text()[-3000:]}")
+                raise RuntimeError(f"JupyterLab exited early:\n{self.log_tail()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/api/status", timeout=2) as response:
                     if response.status == 200:
                         return self
             except OSError:
                 time.sleep(0.3)
-        raise TimeoutError(f"JupyterLab did not start within {timeout}s:\n{self.log.read_text()[-3000:]}")
+        raise TimeoutError(f"JupyterLab did not start within {timeout}s:\n{self.log_tail()}")
+
+    def log_tail(self, chars: int = 3000) -> str:
+        """The end of the server's log (kernel tracebacks land here)."""
+        try:
+            return self.log.read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no log)"
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -97,6 +133,7 @@ class JupyterLab:
                 self.proc.wait(5)
 
     def add_notebook(self, name: str, sources: list[str]) -> str:
+        """Write a notebook of code cells into the served folder; returns its path there."""
         import nbformat
 
         nb = nbformat.v4.new_notebook()
@@ -111,90 +148,242 @@ class JupyterLab:
     def __exit__(self, *exc: object) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
-_RUN_ALL_JS = """
-async (name) => {
+# The notebook panel showing `path` (not merely the current widget: a restored
+# workspace or a late focus change must not make us drive the wrong notebook).
+_FIND_PANEL_JS = """
+const findPanel = (path) => {
   const app = window.jupyterapp;
-  const panel = app.shell.currentWidget;
+  if (!app) return null;
+  for (const w of app.shell.widgets('main')) {
+    if (w.context && w.context.path === path && w.content && w.sessionContext) return w;
+  }
+  return null;
+};
+"""
+
+_READY_JS = _FIND_PANEL_JS + """
+(path) => {
+  const panel = findPanel(path);
+  if (!panel || !panel.context.isReady) return false;
+  const session = panel.sessionContext.session;
+  return !!(session && session.kernel && session.kernel.status === 'idle');
+}
+"""
+
+_OPEN_JS = """
+async (path) => { await window.jupyterapp.commands.execute('docmanager:open', {path}); return true; }
+"""
+
+_RUN_ALL_JS = _FIND_PANEL_JS + """
+async (path) => {
+  const app = window.jupyterapp;
+  const panel = findPanel(path);
+  if (!panel) throw new Error('notebook ' + path + ' is not open');
   await panel.context.ready;
   await panel.sessionContext.ready;
-  await app.commands.execute('notebook:run-all-cells');
+  app.shell.activateById(panel.id);
+  if (app.shell.currentWidget !== panel) throw new Error('could not activate ' + path);
+  // Not awaited: the Python side polls, so a hung cell becomes a readable timeout.
+  app.commands.execute('notebook:run-all-cells').catch(() => {});
   return true;
 }
 """
 
-_STATE_JS = """
-() => {
-  const panel = window.jupyterapp.shell.currentWidget;
-  if (!panel || !panel.content || !panel.sessionContext) return null;
-  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+_STATE_JS = _FIND_PANEL_JS + """
+(path) => {
+  const panel = findPanel(path);
+  if (!panel) return null;
+  const session = panel.sessionContext.session;
+  const kernel = session && session.kernel;
   const cells = [];
   const model = panel.content.model;
   for (let i = 0; i < model.cells.length; i++) {
     const cell = model.cells.get(i);
     const json = cell.toJSON();
-    cells.push({type: json.cell_type, count: json.execution_count ?? null, outputs: json.outputs || []});
+    const source = Array.isArray(json.source) ? json.source.join('') : (json.source || '');
+    cells.push({type: json.cell_type, count: json.execution_count ?? null, outputs: json.outputs || [],
+                running: cell.executionState === 'running', source: source.slice(0, 200)});
   }
   return {status: kernel ? kernel.status : 'none', cells};
 }
 """
 
+_EXECUTE_JS = _FIND_PANEL_JS + """
+async ([path, code]) => {
+  const kernel = findPanel(path).sessionContext.session.kernel;
+  const future = kernel.requestExecute({code, store_history: false});
+  const texts = [];
+  future.onIOPub = (msg) => {
+    const c = msg.content;
+    if (msg.header.msg_type === 'stream') texts.push(c.text);
+    if (msg.header.msg_type === 'error') texts.push(c.ename + ': ' + c.evalue);
+  };
+  const reply = await future.done;
+  return {status: reply.content.status, text: texts.join('')};
+}
+"""
+
+_CLOSE_JS = _FIND_PANEL_JS + """
+async (path) => {
+  const panel = findPanel(path);
+  if (!panel) return false;
+  panel.context.model.dirty = false;  // no "save changes?" dialog
+  try { await panel.sessionContext.shutdown(); } catch (e) {}
+  panel.dispose();
+  return true;
+}
+"""
+
+
+class NotebookTimeout(TimeoutError):
+    """A notebook did not finish in time; the message names the notebook and the cells."""
+
 
 class LabPage:
-    """One browser page on a running JupyterLab."""
+    """One browser tab on a running JupyterLab, reused for many notebooks."""
 
-    def __init__(self, lab: JupyterLab, browser: Any) -> None:
+    def __init__(self, lab: JupyterLab, browser: Any, *, width: int = 1400, height: int = 1000) -> None:
         self.lab = lab
-        self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        self.page = browser.new_page(viewport={"width": width, "height": height})
+        # A workspace of our own, reset on load: no notebook from an earlier tab is restored.
+        self.workspace = f"svcnb-{uuid.uuid4().hex[:8]}"
+        self.loaded = False
+        self.console: list[str] = []
+        self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}")
+                     if m.type in ("error", "warning") else None)
 
-    def open(self, name: str, timeout_ms: int = 60_000) -> None:
-        self.page.goto(f"{self.lab.url}/lab/tree/{name}", timeout=timeout_ms)
-        self.page.wait_for_function(
-            "() => window.jupyterapp && window.jupyterapp.shell.currentWidget && "
-            "window.jupyterapp.shell.currentWidget.sessionContext && "
-            "window.jupyterapp.shell.currentWidget.sessionContext.session && "
-            "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel && "
-            "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
-            timeout=timeout_ms,
-        )
+    def open(self, path: str, timeout_ms: int = 60_000) -> None:
+        """Open ``path`` (relative to the lab root) and wait until its kernel is idle."""
+        self._dismiss_dialogs()
+        if not self.loaded:
+            self.page.goto(f"{self.lab.url}/lab/workspaces/{self.workspace}/tree/{path}?reset",
+                           timeout=timeout_ms)
+            self.page.wait_for_function(
+                "() => !!(window.jupyterapp && window.jupyterapp.commands.hasCommand('docmanager:open'))",
+                timeout=timeout_ms)
+            self.page.evaluate("async () => { await window.jupyterapp.restored; }")
+            self.loaded = True
+        self.page.evaluate(_OPEN_JS, path)
+        try:
+            self.page.wait_for_function(_READY_JS, arg=path, timeout=timeout_ms, polling=250)
+        except Exception as exc:
+            raise NotebookTimeout(f"{path}: not open with an idle kernel after {timeout_ms / 1000:g}s "
+                                  f"({exc.__class__.__name__}); server log:\n{self.lab.log_tail(1500)}") from exc
 
-    def state(self) -> dict[str, Any]:
-        return self.page.evaluate(_STATE_JS)  # type: ignore[no-any-return]
+    def state(self, path: str) -> dict[str, Any]:
+        """Kernel status and every cell (type, execution count, outputs, running, source)."""
+        state = self.page.evaluate(_STATE_JS, path)
+        if state is None:
+            raise RuntimeError(f"{path} is not open in the page")
+        return state  # type: ignore[no-any-return]
 
-    def run_all(self, timeout_s: float = 240) -> dict[str, Any]:
-        """Run every cell and wait until each code cell has run and the kernel is idle."""
-        self.page.evaluate(_RUN_ALL_JS, "")
-        deadline = time.monotonic() + timeout_s
-        idle_since: float | None = None
+    def run_all(self, path: str, timeout_s: float = 120, settle_s: float = 1.0) -> dict[str, Any]:
+        """Run every cell of ``path``; return its state once it has finished and settled.
+
+        Finished means: the kernel is idle, no cell is running, and every code
+        cell has an execution count (or one shows an error: JupyterLab stops a
+        run-all there). Settled means the outputs did not change for ``settle_s``.
+        """
+        self.page.evaluate(_RUN_ALL_JS, path)
+        started = time.monotonic()
+        deadline = started + timeout_s
+        stable_since: float | None = None
+        last_digest = ""
         state: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            state = self.state()
+            state = self.state(path)
             code = [c for c in state["cells"] if c["type"] == "code"]
             errored = any(o.get("output_type") == "error" for c in code for o in c["outputs"])
-            finished = all(c["count"] is not None for c in code) or errored
-            if finished and state["status"] == "idle":
-                idle_since = idle_since or time.monotonic()
-                # Let widget-triggered background work and displays settle.
-                if time.monotonic() - idle_since > 1.0:
+            finished = (all(c["count"] is not None for c in code) or errored) and not any(
+                c["running"] for c in code)
+            digest = hashlib.sha1(json.dumps([c["outputs"] for c in code], sort_keys=True).encode()).hexdigest()
+            if finished and state["status"] == "idle" and digest == last_digest:
+                stable_since = stable_since or time.monotonic()
+                if time.monotonic() - stable_since >= settle_s:
                     return state
             else:
-                idle_since = None
+                stable_since = None
+            if (not finished and state["status"] == "idle" and time.monotonic() - started > 15
+                    and not any(c["count"] is not None or c["running"] for c in code)):
+                raise NotebookTimeout(f"{path}: run-all did not start any cell within 15s "
+                                      f"(kernel {state['status']})")
+            last_digest = digest
             time.sleep(0.25)
-        raise TimeoutError(f"cells still running after {timeout_s}s: {json.dumps(state)[:2000]}")
+        raise NotebookTimeout(self._describe_timeout(path, state, timeout_s))
 
-    def screenshot(self, name: str) -> Path:
+    def _describe_timeout(self, path: str, state: dict[str, Any], timeout_s: float) -> str:
+        lines = [f"{path}: not finished after {timeout_s:g}s (kernel {state.get('status', '?')})"]
+        for index, cell in enumerate(state.get("cells", [])):
+            if cell["type"] != "code":
+                continue
+            if cell["running"] or cell["count"] is None:
+                what = "still running" if cell["running"] else "never ran"
+                first = cell["source"].strip().splitlines()[0] if cell["source"].strip() else ""
+                lines.append(f"  cell {index} {what}: {first[:100]}")
+        return "\n".join(lines)
+
+    def execute(self, path: str, code: str) -> dict[str, str]:
+        """Run ``code`` in the kernel of open notebook ``path`` (not added to the notebook)."""
+        return self.page.evaluate(_EXECUTE_JS, [path, code])  # type: ignore[no-any-return]
+
+    def close(self, path: str) -> None:
+        """Close notebook ``path`` and shut its kernel down (frees memory for the next one)."""
+        self.page.evaluate(_CLOSE_JS, path)
+
+    def cell(self, index: int) -> Any:
+        """A locator for cell ``index`` of the notebook shown now (one is open at a time)."""
+        return self.page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").nth(index)
+
+    def screenshot(self, name: str, locator: Any = None, *, max_height: int | None = None) -> Path:
+        """Save the viewport, or just ``locator`` (its top ``max_height`` px), as build/screenshots/<name>.png.
+
+        JupyterLab scrolls inside the notebook panel, so an output taller than the
+        panel would come out cut and grey: the viewport grows to fit it first.
+        """
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=False)
+        if locator is None:
+            self.page.screenshot(path=str(path), full_page=False)
+            return path
+        locator.scroll_into_view_if_needed()
+        box = locator.bounding_box()
+        if box is None:
+            raise AssertionError(f"screenshot {name}: the element is not visible")
+        height = box["height"] if max_height is None else min(box["height"], max_height)
+        original = self.page.viewport_size or {"width": 1400, "height": 1000}
+        # Room for JupyterLab's menu, tab, toolbar and status bars around the notebook.
+        wanted = int(height) + 400
+        if wanted > original["height"]:
+            self.page.set_viewport_size({"width": original["width"], "height": wanted})
+        try:
+            locator.evaluate("e => e.scrollIntoView({block: 'start'})")
+            self.page.wait_for_timeout(200)  # let the resized panel lay out
+            box = locator.bounding_box()
+            assert box is not None
+            self.page.screenshot(path=str(path), clip={
+                "x": box["x"], "y": box["y"], "width": box["width"], "height": min(height, box["height"])})
+        finally:
+            if wanted > original["height"]:
+                self.page.set_viewport_size(original)
         return path
 
-    def close(self) -> None:
+    def _dismiss_dialogs(self) -> None:
+        # A dialog left by an earlier notebook (kernel died, save conflict) would block this one.
+        for _ in range(3):
+            if self.page.locator(".jp-Dialog").count() == 0:
+                return
+            self.page.keyboard.press("Escape")
+            time.sleep(0.2)
+
+    def close_page(self) -> None:
         self.page.close()
 
 
 def errors_in(state: dict[str, Any]) -> list[str]:
-    """The error outputs of every cell, as 'ename: evalue'."""
+    """The error outputs of every cell, as 'cell N: ename: evalue'."""
     return [
         f"cell {i}: {o.get('ename')}: {o.get('evalue')}"
         for i, c in enumerate(state["cells"])

@@ -89,7 +89,7 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "expired": {"not_before": now - dt.timedelta(days=30), "not_after": now - dt.timedelta(days=2)},
         "other_ca": {},
     }.items():
-        cert, key = make_self_signed(["localhost", "127.0.0.1"], **kwargs)  # type: ignore[arg-type]
+        cert, key = make_self_signed(["localhost", "127.0.0.1"], **kwargs)
         (folder / f"{name}.crt").write_bytes(cert)
         (folder / f"{name}.key").write_bytes(key)
         out[name] = folder / f"{name}.crt"
@@ -105,15 +105,15 @@ class Ctx:
 
     @property
     def pw(self) -> PostgresCluster:
-        return self.request.getfixturevalue("pg_password_cluster")  # type: ignore[no-any-return]
+        return self.request.getfixturevalue("pg_password_cluster")
 
     @property
     def tls(self) -> PostgresCluster:
-        return self.request.getfixturevalue("pg_tls_cluster")  # type: ignore[no-any-return]
+        return self.request.getfixturevalue("pg_tls_cluster")
 
     @property
     def certs(self) -> dict[str, Path]:
-        return self.request.getfixturevalue("certs")  # type: ignore[no-any-return]
+        return self.request.getfixturevalue("certs")
 
 
 # A probe returns the report and how long the section's call itself took.
@@ -288,7 +288,7 @@ async def redis_oom(ctx: Ctx) -> AsyncIterator[Probe]:
             used = int((await client.info("memory"))["used_memory"])
             await client.config_set("maxmemory", str(used // 2))  # now every write is refused
         finally:
-            await client.aclose()
+            await client.aclose()  # type: ignore[attr-defined]  # stubs predate aclose
         yield lambda: timed(cache.check(server.url, timeout=2.0))
 
 

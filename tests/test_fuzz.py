@@ -19,12 +19,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from svc_nb import Report, _redact, cache, cors, db, env, migrations, oauth, tokens
-from svc_nb.webhooks import AttemptsError, detect_scheme, load_attempts, parse_headers, verify
-from svc_nb.webhooks import _signing
+from svc_nb.webhooks import (
+    AttemptsError,
+    _signing,
+    detect_scheme,
+    load_attempts,
+    parse_headers,
+    verify,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -373,6 +379,11 @@ def jsonl_text(draw: st.DrawFn) -> str:
 @given(st.one_of(csv_text(), st.text(max_size=200)).map(lambda t: (".csv", t))
        | st.one_of(jsonl_text(), st.text(max_size=200)).map(lambda t: (".jsonl", t))
        | st.tuples(st.sampled_from([".csv", ".jsonl"]), st.binary(max_size=120)))
+# Found by this property; kept as fixed examples so they always run.
+@example((".csv", ""))
+@example((".csv", '\n"'))
+@example((".csv", b"\x80"))
+@example((".jsonl", b"\x80\n"))
 def test_load_attempts_raises_only_attempts_error(case: tuple[str, Any]) -> None:
     suffix, content = case
     with tempfile.TemporaryDirectory(prefix="svcnb-fuzz-att-") as folder:
@@ -405,6 +416,7 @@ env_lines = st.one_of(
 
 @FILES
 @given(st.lists(env_lines, max_size=8).map("\n".join) | st.binary(max_size=100))
+@example(b"SQL_URL=postgresql://u:p\xe9@h/db\n")  # a latin-1 .env file
 def test_check_env_file_never_raises(content: Any) -> None:
     with tempfile.TemporaryDirectory(prefix="svcnb-fuzz-env-") as folder:
         path = Path(folder) / ".env"

@@ -27,6 +27,7 @@ def test_notebook_05_runs_and_shows_the_findings() -> None:
     assert "waits 1 min, 2 min, 3 min, 4 min" in text
     # the batch and the round trip
     assert "200/200 deliveries delivered" in text
+    assert "IntProgress" in text  # the progress bar shows in a kernel
     assert "round trip identical: True" in text
     # the queue snapshot, with its findings and cleanup
     assert "deliveries dead-lettered" in text

@@ -48,7 +48,7 @@ from svc_nb.webhooks._queue import (
     queue_snapshot,
     seed_demo_queue,
 )
-from svc_nb.webhooks._receiver import Receiver, ReceivedRequest, Respond
+from svc_nb.webhooks._receiver import ReceivedRequest, Receiver, Respond
 
 __all__ += [
     "ATTEMPT_COLUMNS",

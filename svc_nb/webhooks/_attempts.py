@@ -155,21 +155,33 @@ def read_attempts_file(path: str | Path) -> pd.DataFrame:
     if not p.exists():
         raise AttemptsError(f"no attempt log at {p}")
     if p.suffix.lower() == ".csv":
-        raw = pd.read_csv(p, dtype=str, keep_default_na=False)
+        try:
+            raw = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8")
+        except pd.errors.EmptyDataError:
+            raise AttemptsError(f"{p} is empty: no header row with the attempt columns") from None
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            raise AttemptsError(f"{p} is not a readable CSV file: {reason}") from None
         raw = raw.replace({"": None}) if len(raw) else raw
         for col in _TEXT_COLUMNS:
             if col in raw.columns:
                 raw[col] = raw[col].fillna("")
         return raw
     rows = []
-    with p.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise AttemptsError(f"{p}: line {n} is not JSON ({exc.msg})") from None
+    try:
+        with p.open(encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise AttemptsError(f"{p}: line {n} is not JSON ({exc.msg})") from None
+                if not isinstance(row, dict):
+                    raise AttemptsError(f"{p}: line {n} is not a JSON object (one attempt per line)")
+                rows.append(row)
+    except UnicodeDecodeError:
+        raise AttemptsError(f"{p} is not UTF-8 text") from None
     return pd.DataFrame(rows)
 
 
@@ -228,6 +240,9 @@ def _normalise(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
     import pandas as pd
 
     raw = raw.reset_index(drop=True)
+    dupes = sorted({str(c) for c in raw.columns[raw.columns.duplicated()]})
+    if dupes:
+        raise AttemptsError(f"{origin}: column(s) {', '.join(dupes)} appear more than once")
     missing = [c for c in ("delivery_id", "attempt") if c not in raw.columns]
     if "scheduled_at" not in raw.columns and "started_at" not in raw.columns:
         missing.append("started_at (or scheduled_at)")
@@ -250,21 +265,22 @@ def _normalise(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
         hit = mask.fillna(False).astype(bool).to_numpy()
         reasons[hit] = reasons[hit].map(lambda r: f"{r}; {why}" if r else why)
 
-    attempt = pd.to_numeric(df["attempt"], errors="coerce")
-    flag(attempt.isna() | (attempt < 1) | (attempt != attempt.round()), "attempt is not a positive integer")
+    attempt = _numbers(df["attempt"])
+    flag(attempt.isna() | (attempt < 1) | (attempt > 1_000_000) | (attempt != attempt.round()),
+         "attempt is not a positive integer")
     df["attempt"] = attempt
     for col in _TIME_COLUMNS:
-        parsed = pd.to_datetime(df[col], utc=True, errors="coerce", format="mixed")
+        parsed = _times(df[col])
         flag(parsed.isna() & df[col].notna(), f"{col} is not a time")
         flag(df[col].isna(), f"{col} is empty")
         df[col] = parsed
     if "status_code" in df.columns:
-        codes = pd.to_numeric(df["status_code"], errors="coerce")
-        bad = codes.notna() & ((codes < 100) | (codes > 599))
+        codes = _numbers(df["status_code"])
+        bad = codes.notna() & ((codes < 100) | (codes > 599) | (codes != codes.round()))
         flag(_unparsed(codes, df["status_code"]) | bad, "status_code is not an HTTP status")
         df["status_code"] = codes.where(~bad)
     if "duration_ms" in df.columns:
-        dur = pd.to_numeric(df["duration_ms"], errors="coerce")
+        dur = _numbers(df["duration_ms"])
         flag(_unparsed(dur, df["duration_ms"]), "duration_ms is not a number")
         df["duration_ms"] = dur
     if "outcome" not in df.columns:
@@ -298,6 +314,38 @@ def _normalise(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
     result.attrs["bad_rows"] = bad_rows
     result.attrs["report"] = LoadReport(findings, title="attempt log")
     return result
+
+
+def _numbers(values: pd.Series) -> pd.Series:
+    """Numbers where they parse, NaN elsewhere (lists, dicts, text never raise)."""
+    import pandas as pd
+
+    try:
+        return pd.to_numeric(values, errors="coerce").astype("float64")
+    except (TypeError, ValueError, OverflowError):
+        def one(v: Any) -> float:
+            try:
+                return float(v)
+            except (TypeError, ValueError, OverflowError):
+                return float("nan")
+
+        return values.map(one).astype("float64")
+
+
+def _times(values: pd.Series) -> pd.Series:
+    """UTC times where they parse, NaT elsewhere."""
+    import pandas as pd
+
+    try:
+        return pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
+    except (TypeError, ValueError, OverflowError):
+        def one(v: Any) -> Any:
+            try:
+                return pd.to_datetime(v, utc=True, errors="coerce")
+            except (TypeError, ValueError, OverflowError):
+                return pd.NaT
+
+        return pd.to_datetime(values.map(one), utc=True)
 
 
 def _unparsed(parsed: pd.Series, raw: pd.Series) -> pd.Series:

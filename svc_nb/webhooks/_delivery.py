@@ -296,7 +296,8 @@ async def _post(
                            "retry_after": None, "stop": False}
     try:
         async with asyncio.timeout(timeout + 0.2):
-            resp = await client.post(url, content=body, headers=headers, timeout=timeout)
+            resp = await client.post(url, content=body, headers=headers, timeout=timeout,
+                                     follow_redirects=False)
     except (TimeoutError, httpx.TimeoutException) as exc:
         out.update(outcome="timeout", error=f"no response within {timeout:g} s ({type(exc).__name__})")
         return out

@@ -131,6 +131,9 @@ class _Server(http.server.ThreadingHTTPServer):
     request_queue_size = 1024  # deliver_many opens many connections at once
     owner: Receiver
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a malformed request or a client hanging up is not worth a traceback in the notebook
+
     def process_request(self, request: Any, client_address: Any) -> None:
         # Our own named thread per connection, tracked so stop() can close and join it.
         thread = threading.Thread(
@@ -153,7 +156,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         owner = self.server.owner
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = max(0, int(self.headers.get("Content-Length") or 0))
+        except ValueError:
+            self.send_error(400, "bad Content-Length")
+            return
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         action, record = owner._on_request(self.command, self.path, headers, body)
