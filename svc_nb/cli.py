@@ -64,13 +64,13 @@ def copy_notebooks(dest: str | os.PathLike[str], *, force: bool = False) -> list
 
 
 def _load_env_file(path: str) -> dict[str, str]:
-    from dotenv import dotenv_values
+    from svc_nb.env import EnvFileError, read_env_file
 
-    file = Path(path)
-    if not file.is_file():
-        raise SystemExit(f"svc-nb: --env-file {path!r} does not exist or is not a file")
-    values = dotenv_values(file)
-    return {k: v for k, v in values.items() if v is not None}
+    try:
+        return read_env_file(path)
+    except EnvFileError as exc:
+        print(f"svc-nb: --env-file: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:

@@ -399,7 +399,11 @@ def _mismatch_hint(allowed: str, origin: str) -> str:
     a, o = allowed.rstrip("/").lower(), origin.lower()
     if a == o:
         return "They differ only in case or a trailing slash; the comparison is exact."
-    pa, po = urllib.parse.urlsplit(a), urllib.parse.urlsplit(o)
+    try:
+        pa, po = urllib.parse.urlsplit(a), urllib.parse.urlsplit(o)
+        pa.port, po.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return "The server's value is not a valid origin at all."
     if pa.hostname == po.hostname and pa.scheme != po.scheme:
         return "The scheme differs (http vs https): an origin includes the scheme."
     if pa.hostname == po.hostname and pa.port != po.port:

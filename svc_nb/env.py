@@ -43,6 +43,7 @@ __all__ = [
     "JWT_SECRET_VARS",
     "KEY_PACKAGES",
     "PROD_LIKE_ENVS",
+    "EnvFileError",
     "Resolved",
     "app_environment",
     "check_env",
@@ -50,6 +51,7 @@ __all__ = [
     "check_python",
     "install_command",
     "package_versions",
+    "read_env_file",
     "register_env_secrets",
     "resolve_cache_url",
     "resolve_database_url",
@@ -678,7 +680,12 @@ def _check_cors(env: Mapping[str, str]) -> Finding:
                 problems.append("'*' with credentials: svc-infra then reflects any origin (regex '.*') with cookies allowed.")
                 fixes.append("List the exact origins, e.g. CORS_ALLOW_ORIGINS=https://app.example.com")
             continue
-        parts = urllib.parse.urlsplit(origin)
+        try:
+            parts = urllib.parse.urlsplit(origin)
+        except ValueError as exc:
+            problems.append(f"{origin!r} is not a valid origin ({exc}).")
+            fixes.append("Write each origin as scheme://host[:port], e.g. http://localhost:3000")
+            continue
         if parts.scheme not in ("http", "https") or not parts.netloc:
             problems.append(f"{origin!r} is not an origin (scheme://host[:port]).")
             fixes.append("Write each origin as scheme://host[:port], e.g. http://localhost:3000")
@@ -702,17 +709,48 @@ def _check_cors(env: Mapping[str, str]) -> Finding:
     )
 
 
-def _load_env_file(path: str | os.PathLike[str]) -> tuple[dict[str, str] | None, Finding]:
-    """Read a .env file with python-dotenv, without touching os.environ."""
+class EnvFileError(ValueError):
+    """A .env file that cannot be read: missing, unreadable or not UTF-8."""
+
+
+def read_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
+    """A .env file's variables (python-dotenv's parser), without touching os.environ.
+
+    Raises EnvFileError naming the problem when the file cannot be read.
+    """
+    import io
+
     from dotenv import dotenv_values
 
     file = Path(path)
     if not file.is_file():
+        raise EnvFileError(f"env file {str(file)!r} does not exist or is not a file")
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise EnvFileError(f"env file {str(file)!r} cannot be read: {exc.strerror}") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise EnvFileError(
+            f"env file {str(file)!r} is not UTF-8 (byte {raw[exc.start]:#04x} on line {line}); "
+            "save it as UTF-8 — svc-infra's dotenv loading reads UTF-8 too"
+        ) from exc
+    values = dotenv_values(stream=io.StringIO(text))
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _load_env_file(path: str | os.PathLike[str]) -> tuple[dict[str, str] | None, Finding]:
+    """Read a .env file into a finding: its variables, or why it could not be read."""
+    file = Path(path)
+    try:
+        values = read_env_file(file)
+    except EnvFileError as exc:
         return None, _finding(
-            "env.env_file", "fail", f"env file {str(file)!r} does not exist or is not a file",
-            fix="Pass the path of your .env file (svc-infra looks in the project root, or APP_ENV_FILE).",
+            "env.env_file", "fail", str(exc),
+            fix="Pass the path of your .env file (svc-infra looks in the project root, or APP_ENV_FILE), saved as UTF-8.",
         )
-    values = {k: v for k, v in dotenv_values(file).items() if v is not None}
     return values, _finding("env.env_file", "ok", f"read {len(values)} variable(s) from {file}", path=str(file))
 
 

@@ -39,8 +39,8 @@ import jwt
 import pytest
 import redis.asyncio as aioredis
 
-from svc_nb import Report, Status, cache, db, tokens
-from svc_nb.webhooks import probe
+from svc_nb import Report, Status, cache, cors, db, migrations, oauth, tokens
+from svc_nb.webhooks import probe, queue_snapshot
 from tests._certs import make_self_signed
 from tests._fault_support import Peer
 from tests._support import PG_BIN, PostgresCluster, RedisServer, _as_postgres, closed_port
@@ -97,6 +97,15 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return out
 
 
+@pytest.fixture(scope="module")
+def scripts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A one-revision Alembic scripts folder for migrations.check."""
+    folder = tmp_path_factory.mktemp("fault-migrations")
+    (folder / "versions").mkdir()
+    (folder / "versions" / "a1_first.py").write_text('"""first"""\nrevision = "a1"\ndown_revision = None\n')
+    return folder
+
+
 class Ctx:
     """What a row's arrangement may use: lazily started module fixtures."""
 
@@ -110,6 +119,10 @@ class Ctx:
     @property
     def tls(self) -> PostgresCluster:
         return self.request.getfixturevalue("pg_tls_cluster")
+
+    @property
+    def scripts(self) -> Path:
+        return self.request.getfixturevalue("scripts")
 
     @property
     def certs(self) -> dict[str, Path]:
@@ -139,7 +152,7 @@ class Row:
     arrange: Arrange
     check: str
     status: Status
-    field: str  # "cause" / "reason" / "causes" (data keys) or "summary" (a word in it)
+    field: str  # a data key ("cause", "reason", "causes", "error"...) or "summary" (a phrase in it)
     word: str
     timeout: float
     pg: str | None = None  # which cluster's pg_stat_activity to account ("pw" / "tls")
@@ -351,6 +364,48 @@ def _peer_url(kind: str) -> Iterator[str]:
         yield peer.url
 
 
+# -- the other sections that talk to a peer: Alembic state, svc-infra's queue, CORS, OAuth provider
+
+
+def _peer_or_refused(kind: str | None) -> contextlib.AbstractContextManager[int]:
+    @contextlib.contextmanager
+    def port() -> Iterator[int]:
+        if kind is None:
+            yield closed_port()
+        else:
+            with Peer(kind) as peer:
+                yield peer.port
+
+    return port()
+
+
+def _section(call: Callable[[Ctx, int], Awaitable[Any]], kind: str | None) -> Arrange:
+    @contextlib.asynccontextmanager
+    async def arrange(ctx: Ctx) -> AsyncIterator[Probe]:
+        with _peer_or_refused(kind) as port:
+            yield lambda: timed(call(ctx, port))
+
+    return arrange
+
+
+async def _migrations(ctx: Ctx, port: int) -> Report:
+    return await migrations.check(f"postgresql://postgres@127.0.0.1:{port}/db", script_location=ctx.scripts,
+                                  timeout=1.0)
+
+
+async def _queue(ctx: Ctx, port: int) -> Report:
+    return (await queue_snapshot(f"redis://127.0.0.1:{port}/0", timeout=1.0)).report
+
+
+async def _cors(ctx: Ctx, port: int) -> Report:
+    return await cors.preflight(f"http://127.0.0.1:{port}/api", "http://localhost:3000", method="PUT",
+                                timeout=1.0)
+
+
+async def _oauth(ctx: Ctx, port: int) -> Report:
+    return await oauth.check_provider(f"http://127.0.0.1:{port}", timeout=1.0)
+
+
 ROWS = [
     # PostgreSQL
     Row("pg-stopped", pg_stopped, "db.tcp", Status.FAIL, "summary", "connection refused", 1.0),
@@ -390,6 +445,29 @@ ROWS = [
     Row("https-self-signed", _tls_peer("self_signed"), "webhooks.tls", Status.FAIL, "cause",
         "self_signed", 2.0),
     Row("https-expired", _tls_peer("expired"), "webhooks.tls", Status.FAIL, "causes", "expired", 2.0),
+    # Alembic state, svc-infra's Redis queue, CORS preflight, OAuth provider metadata
+    Row("migrations-db-down", _section(_migrations, None), "migrations.database", Status.FAIL, "exception",
+        "ConnectionRefusedError", 1.0),
+    Row("migrations-db-never-answers", _section(_migrations, "silent"), "migrations.database", Status.FAIL,
+        "summary", "did not answer", 1.0),
+    Row("queue-redis-down", _section(_queue, None), "webhooks.queue.connect", Status.FAIL, "summary",
+        "cannot read", 1.0),
+    Row("queue-redis-never-answers", _section(_queue, "silent"), "webhooks.queue.connect", Status.FAIL,
+        "summary", "cannot read", 1.0),
+    Row("cors-service-down", _section(_cors, None), "cors.preflight", Status.FAIL, "summary",
+        "cannot connect", 1.0),
+    Row("cors-never-answers", _section(_cors, "silent"), "cors.preflight", Status.FAIL, "summary",
+        "no answer", 1.0),
+    Row("cors-slow-byte-by-byte", _section(_cors, "trickle"), "cors.preflight", Status.FAIL, "summary",
+        "no answer", 1.0),
+    Row("cors-closes-mid-response", _section(_cors, "halfclose"), "cors.preflight", Status.FAIL, "exception",
+        "RemoteProtocolError", 1.0),
+    Row("oauth-provider-down", _section(_oauth, None), "oauth.provider.metadata", Status.FAIL, "error",
+        "connect", 1.0),
+    Row("oauth-provider-never-answers", _section(_oauth, "silent"), "oauth.provider.metadata", Status.FAIL,
+        "error", "timeout", 1.0),
+    Row("oauth-provider-slow-byte-by-byte", _section(_oauth, "trickle"), "oauth.provider.metadata",
+        Status.FAIL, "error", "timeout", 1.0),
     # JWKS endpoint of tokens.inspect
     Row("jwks-down", _jwks(_refused_url, 1.0), "tokens.key", Status.FAIL, "summary",
         "could not be fetched", 1.0),

@@ -3,8 +3,8 @@
 Targets: the machine's PostgreSQL and Redis and a local webhook receiver
 (``SVC_NB_WEBHOOK_URL``), loopback only. One ``diagnose()`` takes ~90 ms here on
 an idle machine (2 cores) and more under load, so 1 000 sequential runs would
-take ~95 s or more: the sequential soak runs ``SEQUENTIAL_RUNS`` (750, ~70 s
-measured idle) after a warm-up; then ``CONCURRENT_BATCHES`` batches of
+take ~95–115 s: the sequential soak runs ``SEQUENTIAL_RUNS`` (750, 70–90 s
+measured) after a warm-up; then ``CONCURRENT_BATCHES`` batches of
 ``CONCURRENT_RUNS`` (50) at once with ``asyncio.gather``.
 
 Asserted: every run has the same check ids and no failure; the process's RSS
