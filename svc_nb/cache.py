@@ -47,6 +47,7 @@ __all__ = [
     "FALLBACK_EXPLANATION",
     "MEM_EXPLANATION",
     "check",
+    "client",
     "memory",
     "parse_url",
 ]
@@ -554,6 +555,43 @@ def _check_timeout(timeout: float) -> float:
     return float(timeout)
 
 
+@functools.cache
+def _no_client_setinfo(connection_class: type) -> dict[str, None]:
+    """Keyword arguments that skip CLIENT SETINFO on connect.
+
+    redis-py sends it on every new connection and reads its own package metadata
+    to do so: a round trip and milliseconds of CPU a probe does not need.
+    Newer redis-py spells it ``driver_info=None``, older ``lib_name=None``.
+    """
+    params = inspect.signature(connection_class).parameters
+    if "driver_info" in params:
+        return {"driver_info": None}
+    if "lib_name" in params:
+        return {"lib_name": None, "lib_version": None}
+    return {}
+
+
+def client(url: str, *, timeout: float = 3.0, decode_responses: bool = False) -> Redis:
+    """A redis-py asyncio client for ``url`` whose every call is bounded by ``timeout``.
+
+    No retries (one try keeps a probe's budget honest) and no CLIENT SETINFO.
+    The caller closes it with ``await client.aclose()``. Raises ValueError for a
+    URL redis-py cannot read (check it with :func:`parse_url` first).
+    """
+    import redis.asyncio as aioredis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    return aioredis.from_url(
+        url,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+        decode_responses=decode_responses,
+        **_no_client_setinfo(aioredis.connection.AbstractConnection),
+    )
+
+
 @contextlib.asynccontextmanager
 async def _client(target: _Target, timeout: float, *, anonymous: bool = False) -> AsyncIterator[Redis]:
     """A redis-py asyncio client with bounded sockets and no retries, closed on exit."""
@@ -572,6 +610,7 @@ async def _client(target: _Target, timeout: float, *, anonymous: bool = False) -
         socket_timeout=timeout,
         # redis-py retries connection errors three times by default; one try keeps the budget honest.
         retry=Retry(NoBackoff(), 0),
+        **_no_client_setinfo(aioredis.connection.AbstractConnection),
     )
     connection_class = {
         "redis": aioredis.Connection,

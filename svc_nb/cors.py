@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from svc_nb._diagnose import register_check
+from svc_nb._http import tls_context
 from svc_nb._redact import mask_url, register_secret
 from svc_nb._report import Finding, Report, Status
 
@@ -705,7 +706,9 @@ async def preflight(
     try:
         async with (
             asyncio.timeout(timeout),
-            httpx.AsyncClient(follow_redirects=False, timeout=timeout, trust_env=False) as client,
+            httpx.AsyncClient(
+                follow_redirects=False, timeout=timeout, trust_env=False, verify=tls_context()
+            ) as client,
         ):
             try:
                 response = await client.request("OPTIONS", url, headers=pre_headers)

@@ -6,6 +6,7 @@ every other section uses them to find its default target.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
@@ -811,15 +812,40 @@ KEY_PACKAGES = (
 )
 
 
+_versions_cache: dict[tuple[object, ...], dict[str, str | None]] = {}
+
+
+def _install_state() -> tuple[object, ...]:
+    """What changes when a package is installed or removed: sys.path and its folders' mtimes."""
+    state: list[object] = []
+    for entry in sys.path:
+        try:
+            state.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except OSError:
+            state.append((entry, None))
+    return tuple(state)
+
+
 def package_versions(names: Iterable[str] = KEY_PACKAGES) -> dict[str, str | None]:
-    """Installed versions (importlib.metadata) of ``names``; None for those not installed."""
+    """Installed versions (importlib.metadata) of ``names``; None for those not installed.
+
+    Scanning metadata costs milliseconds per package, so results are reused
+    until an install or removal changes sys.path's folders (a %pip install does).
+    """
+    wanted = tuple(names)
+    key = (wanted, *_install_state())
+    cached = _versions_cache.get(key)
+    if cached is not None:
+        return dict(cached)
     result: dict[str, str | None] = {}
-    for name in names:
+    for name in wanted:
         try:
             result[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             result[name] = None
-    return result
+    _versions_cache.clear()
+    _versions_cache[key] = result
+    return dict(result)
 
 
 def in_notebook_kernel() -> bool:
@@ -985,5 +1011,6 @@ def check_event_loop() -> Report:
 
 # diagnose() runs these with every other section's checks.
 register_check("env", lambda environ, timeout: check_env(environ), order=10)
-register_check("python", lambda environ, timeout: check_python(), order=11)
+# Reading package metadata is slow file I/O: keep it off the loop, beside the network probes.
+register_check("python", lambda environ, timeout: asyncio.to_thread(check_python), order=11)
 register_check("loop", lambda environ, timeout: check_event_loop(), order=12)

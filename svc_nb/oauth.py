@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from svc_nb._diagnose import register_check
+from svc_nb._http import tls_context
 from svc_nb._redact import mask_secret, mask_url, register_secret, shorten_token
 from svc_nb._report import Finding, Report, Status
 
@@ -734,7 +735,9 @@ async def check_provider(
     latency = 0.0
     attempts: list[str] = []
     try:
-        async with asyncio.timeout(timeout), httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
+        async with asyncio.timeout(timeout), httpx.AsyncClient(
+            timeout=timeout, follow_redirects=True, verify=tls_context()
+        ) as client:
             for url in _metadata_urls(issuer_or_metadata_url):
                 started = time.perf_counter()
                 resp = await client.get(url, headers={"Accept": "application/json"})
@@ -934,7 +937,9 @@ async def exchange_code(
     base = {"token_url": mask_url(token_url), "auth_method": auth_method, "pkce": bool(code_verifier)}
     started = time.perf_counter()
     try:
-        async with asyncio.timeout(timeout), httpx.AsyncClient(timeout=timeout) as client:
+        async with asyncio.timeout(timeout), httpx.AsyncClient(
+            timeout=timeout, verify=tls_context()
+        ) as client:
             resp = await client.post(token_url, data=form, headers=headers)
     except Exception as exc:
         return Report([_net_fail(check, token_url, exc, timeout)], title="OAuth code exchange")

@@ -168,12 +168,12 @@ async def _postgres_version(url: str, timeout: float) -> str:
 
 
 async def _redis_version(url: str, timeout: float) -> str:
-    import redis.asyncio as aioredis
+    from svc_nb.cache import client as redis_client
 
     if url.startswith("mem://"):
         return "in-process memory cache (no Redis configured)"
     try:
-        client = aioredis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        client = redis_client(url, timeout=timeout)
     except Exception as exc:
         return f"invalid URL ({type(exc).__name__}: {scrub(str(exc))})"
     try:

@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from svc_nb._diagnose import register_check
+from svc_nb._http import tls_context
 from svc_nb._redact import fingerprint, register_secret, shorten_token
 from svc_nb._report import Finding, Report, Status
 
@@ -327,7 +328,9 @@ def _fetch_jwks(url: str, timeout: float) -> list[dict[str, Any]]:
     import httpx
 
     try:
-        with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False) as client:
+        with httpx.Client(
+            timeout=httpx.Timeout(timeout), follow_redirects=False, verify=tls_context()
+        ) as client:
             response = client.get(url, headers={"Accept": "application/json"})
     except httpx.TimeoutException:
         raise _KeyProblem(

@@ -26,7 +26,23 @@ from typing import Any
 
 from tests._support import free_port
 
-CHROMIUM = os.environ.get("SVC_NB_CHROMIUM", "/usr/bin/chromium")
+
+
+def find_chromium() -> str | None:
+    """The Chromium to drive: $SVC_NB_CHROMIUM, Debian's, or one Playwright downloaded earlier."""
+    explicit = os.environ.get("SVC_NB_CHROMIUM")
+    if explicit:
+        return explicit if Path(explicit).exists() else None
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    cache = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH", Path.home() / ".cache" / "ms-playwright"))
+    managed = sorted(cache.glob("chromium-*/chrome-linux*/chrome"))
+    return str(managed[-1]) if managed else None
+
+
+CHROMIUM = find_chromium() or os.environ.get("SVC_NB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
@@ -48,8 +64,9 @@ _SETTINGS = {
 def chromium_missing_reason() -> str | None:
     """Why the browser tests cannot run here, or None when they can."""
     if not Path(CHROMIUM).exists():
-        return (f"Chromium not found at {CHROMIUM}: install it with `apt-get install chromium` "
-                "(scripts/bootstrap.sh does) or point SVC_NB_CHROMIUM at a Chromium binary")
+        return (f"no Chromium found (looked for $SVC_NB_CHROMIUM, chromium, chromium-browser, google-chrome "
+                f"and Playwright's download; {CHROMIUM} does not exist): install it with "
+                "`apt-get install chromium` (scripts/bootstrap.sh does) or set SVC_NB_CHROMIUM")
     try:
         import playwright  # noqa: F401
     except ImportError:
@@ -278,7 +295,7 @@ class LabPage:
         state = self.page.evaluate(_STATE_JS, path)
         if state is None:
             raise RuntimeError(f"{path} is not open in the page")
-        return state  # type: ignore[no-any-return]
+        return state
 
     def run_all(self, path: str, timeout_s: float = 120, settle_s: float = 1.0) -> dict[str, Any]:
         """Run every cell of ``path``; return its state once it has finished and settled.
@@ -327,7 +344,7 @@ class LabPage:
 
     def execute(self, path: str, code: str) -> dict[str, str]:
         """Run ``code`` in the kernel of open notebook ``path`` (not added to the notebook)."""
-        return self.page.evaluate(_EXECUTE_JS, [path, code])  # type: ignore[no-any-return]
+        return self.page.evaluate(_EXECUTE_JS, [path, code])
 
     def close(self, path: str) -> None:
         """Close notebook ``path`` and shut its kernel down (frees memory for the next one)."""
@@ -369,6 +386,22 @@ class LabPage:
             if wanted > original["height"]:
                 self.page.set_viewport_size(original)
         return path
+
+    def screenshot_notebook(self, name: str, max_height: int = 9000) -> Path:
+        """The whole open notebook in one picture: the viewport grows to its height (capped)."""
+        original = self.page.viewport_size or {"width": 1400, "height": 1000}
+        scroller = self.page.locator(".jp-NotebookPanel:visible .jp-WindowedPanel-outer").first
+        content = scroller.evaluate("e => e.scrollHeight") if scroller.count() else original["height"]
+        # Room for JupyterLab's menu, tab, toolbar and status bars around the notebook.
+        height = max(original["height"], min(int(content) + 150, max_height))
+        self.page.set_viewport_size({"width": original["width"], "height": height})
+        try:
+            if scroller.count():
+                scroller.evaluate("e => { e.scrollTop = 0; }")
+            self.page.wait_for_timeout(300)  # let the resized panel lay out
+            return self.screenshot(name)
+        finally:
+            self.page.set_viewport_size(original)
 
     def _dismiss_dialogs(self) -> None:
         # A dialog left by an earlier notebook (kernel died, save conflict) would block this one.

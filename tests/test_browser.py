@@ -79,6 +79,8 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
+        # Generous waits: the suite shares two cores with everything else.
+        _expect().set_options(timeout=20_000)
         instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield instance
         instance.close()
@@ -87,6 +89,7 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def page(lab: JupyterLab, browser: Any) -> Iterator[LabPage]:
     lab_page = LabPage(lab, browser)
+    lab_page.page.set_default_timeout(30_000)
     yield lab_page
     lab_page.close_page()
 
@@ -159,8 +162,7 @@ def test_notebook_runs_in_jupyterlab_without_errors(
     page: LabPage, run_notebook: Callable[[str], dict[str, Any]], name: str
 ) -> None:
     state = run_notebook(name)
-    page.page.evaluate("() => window.jupyterapp.shell.currentWidget.content.scrollToItem?.(0)")
-    page.screenshot(name.removesuffix(".ipynb"))
+    page.screenshot_notebook(name.removesuffix(".ipynb"))
     assert errors_in(state) == []
     code = [c for c in state["cells"] if c["type"] == "code"]
     assert code and all(c["count"] is not None for c in code)
@@ -261,7 +263,7 @@ def test_signature_checker_explains_wrong_secret(
     expect(failed.locator(".svcnb-fix")).to_be_visible()  # the explanation comes with a fix
     text = area.inner_text()
     assert wrong not in text and right not in text, "a secret was echoed into the page"
-    _publish(page.screenshot("widget_signature_mismatch", area), "signature_checker_mismatch")
+    page.screenshot("widget_signature_mismatch", area)
 
     # The same inputs with the right secret verify: the verdict really depends on the secret.
     area.locator("input[type=password]").fill(right)

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import nbformat
 import pytest
@@ -24,10 +25,11 @@ def _runner() -> ModuleType:
     return module
 
 
-def _embedded_state(html: str) -> dict[str, dict[str, object]]:
+def _embedded_state(html: str) -> dict[str, Any]:
     match = re.search(r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', html, re.S)
     assert match, "the HTML embeds no widget state"
-    return json.loads(match.group(1))["state"]  # type: ignore[no-any-return]
+    state: dict[str, Any] = json.loads(match.group(1))["state"]
+    return state
 
 
 def test_html_embeds_the_widget_state_after_background_updates(tmp_path: Path) -> None:
@@ -51,7 +53,7 @@ def test_html_embeds_the_widget_state_after_background_updates(tmp_path: Path) -
     out.mkdir()
 
     runner = _runner()
-    ok, elapsed, message = runner.execute(source, out, 60)
+    ok, _elapsed, message = runner.execute(source, out, 60)
 
     assert ok, message
     html = (out / "widgets.html").read_text()

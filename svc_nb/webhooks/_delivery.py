@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from svc_nb._http import tls_context
 from svc_nb._redact import mask_url, register_secret, scrub
 from svc_nb._report import Finding, Report, ReprMixin, Status
 from svc_nb.webhooks._attempts import (
@@ -438,7 +439,9 @@ def _client(concurrency: int, timeout: float) -> httpx.AsyncClient:
     import httpx
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    return httpx.AsyncClient(limits=limits, follow_redirects=False, timeout=timeout)
+    return httpx.AsyncClient(
+        limits=limits, follow_redirects=False, timeout=timeout, verify=tls_context()
+    )
 
 
 async def deliver(

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from svc_nb._diagnose import register_check
+from svc_nb._http import tls_context
 from svc_nb._redact import mask_url, register_secret, scrub
 from svc_nb._report import Finding, Report, Status
 from svc_nb.webhooks._signing import SCHEMES, SigningError, canonical_json, sign
@@ -461,7 +462,7 @@ async def _http(
     import httpx
 
     body, headers, _ = _request(secret, scheme)
-    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=cafile) if cafile else True
+    verify = tls_context(cafile)
     started = time.perf_counter()
     try:
         async with asyncio.timeout(clock.left()):

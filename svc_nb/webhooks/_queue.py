@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from svc_nb._redact import mask_secret, mask_url, register_secret, scrub
 from svc_nb._report import Finding, Report, ReprMixin, Status
+from svc_nb.cache import client as redis_client
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -153,11 +154,8 @@ async def queue_snapshot(
 
 
 async def _read(url: str, prefix: str, outbox_prefix: str, timeout: float) -> dict[str, Any]:
-    import redis.asyncio as aioredis
 
-    client = aioredis.from_url(
-        url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
-    )
+    client = redis_client(url, timeout=timeout, decode_responses=True)
     try:
         pipe = client.pipeline(transaction=False)
         pipe.lrange(f"{prefix}:ready", 0, -1)
@@ -349,7 +347,6 @@ async def seed_demo_queue(
     For notebooks and tests: use a spare database (``/15``) or a unique ``prefix``,
     and remove the keys with :func:`clear_demo_queue`.
     """
-    import redis.asyncio as aioredis
 
     t = _now(now)
     broken = endpoint.rsplit("/", 1)[0] + "/broken"
@@ -363,8 +360,7 @@ async def seed_demo_queue(
         ("dlq", {"topic": "invoice.paid", "url": broken, "attempts": 5,
                  "last_error": "webhook delivery failed: 503"}, None),
     ]
-    client = aioredis.from_url(redis_url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                               decode_responses=True)
+    client = redis_client(redis_url, timeout=timeout, decode_responses=True)
     keys: list[str] = [f"{prefix}:seq"]
     try:
         async with asyncio.timeout(timeout):
@@ -403,11 +399,10 @@ async def seed_demo_queue(
 
 async def clear_demo_queue(redis_url: str, keys: Sequence[str], *, timeout: float = 3.0) -> int:
     """Delete exactly the keys :func:`seed_demo_queue` wrote; returns how many existed."""
-    import redis.asyncio as aioredis
 
     if not keys:
         return 0
-    client = aioredis.from_url(redis_url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    client = redis_client(redis_url, timeout=timeout)
     try:
         async with asyncio.timeout(timeout):
             return int(await client.delete(*keys))
@@ -421,9 +416,8 @@ async def clear_demo_queue(redis_url: str, keys: Sequence[str], *, timeout: floa
 async def _queue_counts(url: str, timeout: float, prefix: str = "jobs") -> list[Finding]:
     import time
 
-    import redis.asyncio as aioredis
 
-    client = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    client = redis_client(url, timeout=timeout)
     try:
         async with asyncio.timeout(timeout):
             pipe = client.pipeline(transaction=False)
