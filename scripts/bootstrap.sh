@@ -9,13 +9,20 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 apt_packages=()
-[ -x /usr/bin/chromium ] || apt_packages+=(chromium)
 command -v redis-server >/dev/null 2>&1 || apt_packages+=(redis-server)
 command -v pg_ctlcluster >/dev/null 2>&1 || apt_packages+=(postgresql)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   log "installing Debian packages: ${apt_packages[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${apt_packages[@]}" >/dev/null
+fi
+
+# Chromium drives the browser tests; without it they skip with a reason (pytest -ra),
+# so a failed install must not stop the run.
+if [ ! -x /usr/bin/chromium ]; then
+  log "installing Chromium for the browser tests"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null; } \
+    || log "WARNING: Chromium could not be installed; the browser tests will be skipped (see pytest -ra)"
 fi
 
 PYTHON=${PYTHON:-python3}

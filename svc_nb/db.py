@@ -845,6 +845,11 @@ def _classify(exc: BaseException, p: _Parsed, timeout: float) -> Finding:
                     cause="server_no_ssl")
     if isinstance(exc, ConnectionRefusedError):
         return fail("connection refused", message, "Start PostgreSQL or fix the host/port.", cause="refused")
+    if isinstance(exc, asyncpg.PostgresConnectionError):
+        # 08xxx: the connection died under us (a restart, a proxy); not a refusal by policy.
+        return fail(f"the connection broke during start-up ({sqlstate}): {message}", message,
+                    "The server restarted or a proxy closed the connection: retry, and check the server "
+                    "log and any pgbouncer/proxy in between.", cause="connection_lost")
     if isinstance(exc, asyncpg.PostgresError):
         return fail(f"the server refused the connection ({sqlstate}): {message}", message,
                     "Look the SQLSTATE up in the PostgreSQL docs (Appendix A) and check the server log.",
@@ -1000,7 +1005,8 @@ def _resolve(url: str | None, environ: Mapping[str, str] | None = None) -> tuple
     resolved = resolve_database_url(environ)
     if resolved is None:
         return None, ""
-    register_secret(resolved.value)
+    # Only the password is secret (parse_url registers it); masking the whole URL
+    # would hide host and database names in every later output.
     return resolved.value, resolved.source
 
 

@@ -201,6 +201,17 @@ def _finding(check: str, status: str, summary: str, detail: str = "", fix: str =
 _NOT_SECRET_ENV = frozenset({"PWD", "OLDPWD"})
 
 
+def _strings_in(value: Any) -> list[str]:
+    """Every string inside a parsed JSON value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings_in(item)]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings_in(item)]
+    return []
+
+
 def register_env_secrets(env: Mapping[str, str]) -> None:
     """Register every secret value and URL password of ``env`` so scrub() masks it everywhere."""
     for name, value in env.items():
@@ -208,6 +219,10 @@ def register_env_secrets(env: Mapping[str, str]) -> None:
             continue
         if is_secret_name(name):
             register_secret(value)
+            # AUTH_JWT__OLD_SECRETS='["a","b"]' and AUTH_JWT='{"secret": …}': each one is a secret.
+            if value.lstrip()[:1] in ("[", "{"):
+                with contextlib.suppress(ValueError):
+                    register_secret(*_strings_in(json.loads(value)))
         if "://" in value:
             with contextlib.suppress(ValueError):
                 password = urllib.parse.urlsplit(value.strip()).password

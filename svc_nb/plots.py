@@ -10,6 +10,11 @@ __all__: list[str] = []
 
 # --- webhook charts (issue 10) -------------------------------------------------
 
+
+def _plural(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
+
+
 __all__ += [
     "attempt_timeline",
     "latency_distribution",
@@ -166,7 +171,7 @@ def attempt_timeline(
     else:
         ax.set_ylabel(f"deliveries ({n}" + (f", {per_row} per row" if binned else "") + ")")
     ax.set_xlabel(f"time since first attempt ({time})")
-    ax.set_title(f"{n} deliveries, {len(df)} attempts")
+    ax.set_title(f"{_plural(n, 'delivery', 'deliveries')}, {_plural(len(df), 'attempt')}")
     ax.legend(loc="upper right", fontsize=8, markerscale=0.8)
     ax.grid(axis="x", alpha=0.3)
     return fig

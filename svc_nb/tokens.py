@@ -10,6 +10,7 @@ audiences. Tokens are shown shortened, keys only as fingerprints.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import html
@@ -28,6 +29,7 @@ from svc_nb._diagnose import register_check
 from svc_nb._http import tls_context
 from svc_nb._redact import fingerprint, register_secret, shorten_token
 from svc_nb._report import Finding, Report, Status
+from svc_nb._runtime import run
 
 __all__ = [
     "ACCESS_AUDIENCE",
@@ -325,18 +327,34 @@ def clear_jwks_cache() -> None:
 
 
 def _fetch_jwks(url: str, timeout: float) -> list[dict[str, Any]]:
+    # inspect() is sync; the fetch runs on svc_nb's runtime so that one asyncio
+    # deadline bounds it whole (httpx's own timeout bounds each read, and a peer
+    # trickling bytes would never trip it).
+    return run(_fetch_jwks_async(url, timeout))
+
+
+async def _fetch_jwks_async(url: str, timeout: float) -> list[dict[str, Any]]:
     import httpx
 
+    too_slow = _KeyProblem(
+        f"the JWKS URL did not answer within {timeout:g} s",
+        "check the issuer is up and reachable from here; raise timeout= if it is just slow",
+    )
     try:
-        with httpx.Client(
+        async with asyncio.timeout(timeout), httpx.AsyncClient(
             timeout=httpx.Timeout(timeout), follow_redirects=False, verify=tls_context()
-        ) as client:
-            response = client.get(url, headers={"Accept": "application/json"})
-    except httpx.TimeoutException:
-        raise _KeyProblem(
-            f"the JWKS URL did not answer within {timeout:g} s",
-            "check the issuer is up and reachable from here; raise timeout= if it is just slow",
-        ) from None
+        ) as client, client.stream("GET", url, headers={"Accept": "application/json"}) as response:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > _JWKS_MAX_BYTES:
+                    raise _KeyProblem("the JWKS document is larger than 1 MiB",
+                                      "check the URL points at a JWKS")
+                chunks.append(chunk)
+            content = b"".join(chunks)
+    except (TimeoutError, httpx.TimeoutException):
+        raise too_slow from None
     except httpx.HTTPError as exc:
         raise _KeyProblem(
             f"the JWKS URL could not be fetched: {type(exc).__name__}",
@@ -348,10 +366,8 @@ def _fetch_jwks(url: str, timeout: float) -> list[dict[str, Any]]:
             f"the JWKS URL answered HTTP {response.status_code}",
             "use the issuer's JWKS endpoint (see its /.well-known/openid-configuration 'jwks_uri')",
         )
-    if len(response.content) > _JWKS_MAX_BYTES:
-        raise _KeyProblem("the JWKS document is larger than 1 MiB", "check the URL points at a JWKS")
     try:
-        body = response.json()
+        body = json.loads(content)
     except ValueError:
         raise _KeyProblem("the JWKS URL did not return JSON",
                           "check the URL points at the JWKS, not an HTML page") from None

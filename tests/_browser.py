@@ -19,13 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
 from tests._support import free_port
-
 
 
 def find_chromium() -> str | None:
@@ -119,8 +119,8 @@ class JupyterLab:
             f"--LabApp.workspaces_dir={self.state_dir / 'workspaces'}",
             "--ServerApp.allow_root=True",
         ]
-        self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env,
-                                     stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
+        with self.log.open("wb") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -269,8 +269,20 @@ class LabPage:
         self.workspace = f"svcnb-{uuid.uuid4().hex[:8]}"
         self.loaded = False
         self.console: list[str] = []
+        # Loopback only: any other request is aborted before a name is even resolved.
+        self.blocked: list[str] = []
+        self.page.route("**/*", self._only_loopback)
         self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}")
                      if m.type in ("error", "warning") else None)
+
+    def _only_loopback(self, route: Any) -> None:
+        url = route.request.url
+        host = urllib.parse.urlsplit(url).hostname or ""
+        if url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost", "::1"):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort()
 
     def open(self, path: str, timeout_ms: int = 60_000) -> None:
         """Open ``path`` (relative to the lab root) and wait until its kernel is idle."""
@@ -333,11 +345,17 @@ class LabPage:
 
     def _describe_timeout(self, path: str, state: dict[str, Any], timeout_s: float) -> str:
         lines = [f"{path}: not finished after {timeout_s:g}s (kernel {state.get('status', '?')})"]
+        executing_seen = False
         for index, cell in enumerate(state.get("cells", [])):
             if cell["type"] != "code":
                 continue
             if cell["running"] or cell["count"] is None:
-                what = "still running" if cell["running"] else "never ran"
+                # JupyterLab marks queued cells 'running' too; the first one is executing.
+                if cell["running"]:
+                    what = "queued" if executing_seen else "still running"
+                    executing_seen = True
+                else:
+                    what = "never ran"
                 first = cell["source"].strip().splitlines()[0] if cell["source"].strip() else ""
                 lines.append(f"  cell {index} {what}: {first[:100]}")
         return "\n".join(lines)

@@ -27,6 +27,7 @@ from tests._browser import (
     SCREENSHOTS,
     JupyterLab,
     LabPage,
+    NotebookTimeout,
     chromium_missing_reason,
     errors_in,
 )
@@ -312,3 +313,86 @@ def test_dashboard_rerun_button_refreshes_the_table(
     assert any("running" in text for text in seen), f"no 'running' state shown after the click: {seen}"
     page.screenshot("widget_dashboard_after_rerun", area)
     assert SCREENSHOTS.joinpath("widget_dashboard_after_rerun.png").stat().st_size > 1000
+
+
+# --------------------------------------------------------------------------- the harness can fail
+
+
+def test_harness_reports_error_outputs_and_stops_there(
+    lab: JupyterLab, run_notebook: Callable[[str], dict[str, Any]]
+) -> None:
+    path = lab.add_notebook("harness_error.ipynb", [
+        "x = 1", "raise ValueError('boom in the browser')", "y = 2",
+    ])
+    state = run_notebook(path)
+    assert errors_in(state) == ["cell 1: ValueError: boom in the browser"]
+    assert state["cells"][0]["count"] is not None
+    assert state["cells"][2]["count"] is None  # JupyterLab's run-all stops at the error
+
+
+def test_harness_timeout_names_the_notebook_and_the_cells(lab: JupyterLab, page: LabPage) -> None:
+    path = lab.add_notebook("harness_hang.ipynb", ["import time\ntime.sleep(60)", "z = 3"])
+    page.open(path)
+    try:
+        with pytest.raises(NotebookTimeout) as caught:
+            page.run_all(path, timeout_s=4)
+    finally:
+        page.close(path)  # shuts the busy kernel down
+    message = str(caught.value)
+    assert message.startswith("harness_hang.ipynb: not finished after 4s")
+    assert "cell 0 still running: import time" in message
+    assert "cell 1 queued: z = 3" in message
+
+
+# --------------------------------------------------------------------------- executed HTML, offline
+
+
+def test_executed_html_shows_the_widgets_without_kernel_or_network(browser: Any, tmp_path: Path) -> None:
+    """The main job's HTML (scripts/run_notebooks.py) read in Chromium with the network cut off."""
+    import importlib.util
+
+    import nbformat
+
+    from svc_nb import tokens
+
+    spec = importlib.util.spec_from_file_location(
+        "run_notebooks", Path(__file__).resolve().parent.parent / "scripts" / "run_notebooks.py")
+    assert spec and spec.loader
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    token = tokens.make(secret=_JWT_KEY, lifetime=900, now=time.time() - 7200)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f"from svc_nb import widgets\nwidgets.jwt_inspector({token!r})")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "offline.ipynb")
+    ok, _, message = runner.execute(tmp_path / "offline.ipynb", tmp_path, 60)
+    assert ok, message
+
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    requested: list[str] = []
+
+    def only_files(route: Any) -> None:
+        requested.append(route.request.url)
+        if route.request.url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            route.abort()  # the CDN widget renderer: unreachable, as on an offline laptop
+
+    page.route("**/*", only_files)
+    try:
+        page.goto((tmp_path / "offline.html").as_uri())
+        snapshot = page.locator(".svcnb-widget-snapshot")
+        _expect()(snapshot).to_have_count(1)
+        _expect()(snapshot.locator(".svcnb-verdict")).to_have_attribute("data-verdict", "invalid")
+        _expect()(snapshot.locator(".svcnb-verdict")).to_contain_text("expired")
+        _expect()(snapshot.locator("svg.svcnb-timeline")).to_be_visible()
+        assert any("unpkg.com/@jupyter-widgets/html-manager" in url for url in requested)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        snapshot.screenshot(path=str(SCREENSHOTS / "offline_html_jwt_inspector.png"))
+    finally:
+        page.close()
+
+
+def test_no_request_left_loopback(page: LabPage) -> None:
+    """Everything JupyterLab and the widgets loaded came from 127.0.0.1 (runs after the others)."""
+    assert page.blocked == []

@@ -15,7 +15,10 @@ Faults are real: extra PostgreSQL clusters (password auth with 4 slots, TLS
 only) stopped, restarted and filled; extra redis-servers stopped, killed while
 blocked, password-protected, out of memory; HTTP peers (in their own process,
 see ``tests/_fault_support.py``) that refuse, never answer, trickle bytes, close
-mid-response, or present a self-signed / expired certificate.
+mid-response, or present a self-signed / expired certificate — for the webhook
+probe, the JWKS fetch of ``tokens.inspect``, ``cors.preflight`` and
+``oauth.check_provider``; and dead or silent peers behind ``migrations.check``
+and ``webhooks.queue_snapshot``.
 """
 
 from __future__ import annotations
@@ -156,6 +159,7 @@ class Row:
     word: str
     timeout: float
     pg: str | None = None  # which cluster's pg_stat_activity to account ("pw" / "tls")
+    bug: str | None = None  # a known, reported section bug: the row is xfail(strict) until fixed
 
 
 # -- PostgreSQL faults -----------------------------------------------------------------------------
@@ -529,7 +533,10 @@ def _classification(finding: Any, field: str) -> Any:
     return finding.data.get(field)
 
 
-@pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
+@pytest.mark.parametrize("row", [
+    pytest.param(row, id=row.id, marks=[pytest.mark.xfail(strict=True, reason=row.bug)] if row.bug else [])
+    for row in ROWS
+])
 async def test_fault(row: Row, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) -> None:
     ctx = Ctx(request)
     cluster = getattr(ctx, row.pg) if row.pg else None

@@ -29,6 +29,8 @@ from svc_nb.webhooks import (
     detect_scheme,
     load_attempts,
     parse_headers,
+    parse_retry_after,
+    parse_status,
     verify,
 )
 
@@ -199,6 +201,33 @@ def test_detect_scheme_and_parse_headers_never_raise(headers: Any) -> None:
     assert all(k == k.lower() for k in parsed)
 
 
+retry_after = st.one_of(
+    st.text(max_size=40), st.integers(-10, 10**30).map(str),
+    st.sampled_from(["Wed, 21 Oct 2015 07:28:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT", "Mon, 32 Foo 99999 99:99:99",
+                     "Fri, 31 Dec 9999 23:59:59 GMT", "Thu, 01 Jan 1970 00:00:00 +9999", "0", " 120 ", "1e9"]),
+)
+last_errors = st.one_of(st.text(max_size=60), st.builds(lambda n: f"webhook delivery failed: {n}", st.integers()),
+                        st.builds(lambda t: f"webhook delivery failed: {t}", st.text(max_size=20)))
+
+
+@MANY
+@given(retry_after | st.none(), last_errors | st.none())
+def test_retry_after_and_last_error_parsers_never_raise(value: str | None, last_error: str | None) -> None:
+    import datetime as dt
+
+    seconds = parse_retry_after(value, now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    assert seconds is None or seconds >= 0
+    status = parse_status(last_error)
+    assert status is None or isinstance(status, int)
+
+
+@pytest.mark.parametrize("value", ["¹", "²0", "\u00b3"])
+def test_retry_after_unicode_digits(value: str) -> None:
+    """Found by the property above: a Retry-After of superscript digits must not raise."""
+    seconds = parse_retry_after(value)
+    assert seconds is None or seconds >= 0
+
+
 # -- OAuth -----------------------------------------------------------------------------------------
 
 uri_like = url_like(("https", "http", "com.example.app", "myapp", ""))
@@ -263,12 +292,16 @@ def cookie_like(draw: st.DrawFn) -> str:
 @SOME
 @given(st.one_of(any_text, cookie_like()) | st.none(), st.one_of(any_text, near_state()) | st.none(),
        st.sampled_from([None, "google", "github", ""]))
-def test_inspect_session_cookie_never_raises(cookie: str | None, callback_state: str | None,
+def test_session_cookie_and_compare_state_never_raise(cookie: str | None, callback_state: str | None,
                                              provider: str | None) -> None:
     report = oauth.inspect_session_cookie(cookie, "session-secret-xyz", now=NOW,
                                           provider=provider or None, callback_state=callback_state)
     assert isinstance(report, Report) and len(report) > 0
     str(report), report._repr_html_()
+    if callback_state is not None:
+        compared = oauth.compare_state(callback_state, cookie, "session-secret-xyz", provider=provider or None,
+                                       now=NOW)
+        assert isinstance(compared, Report) and len(compared) > 0
 
 
 # -- CORS ------------------------------------------------------------------------------------------
@@ -433,5 +466,5 @@ def test_examples_add_up_to_thousands() -> None:
     """The properties above run several thousand examples in all (a setting cut must fail here)."""
     props = [v for k, v in globals().items() if k.startswith("test_") and hasattr(v, "hypothesis")]
     total = sum(p._hypothesis_internal_use_settings.max_examples for p in props)
-    assert len(props) >= 13 and total >= 5000, (len(props), total)
+    assert len(props) >= 14 and total >= 5000, (len(props), total)
 

@@ -24,6 +24,7 @@ import sys
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -44,8 +45,8 @@ from tests._support import (
 pytestmark = pytest.mark.slow
 
 
-def _fresh(label: str, special: str = "") -> str:
-    return f"Leak{label}{special}{secrets.token_hex(8)}"
+def _fresh(label: str, special: str = "", nbytes: int = 8) -> str:
+    return f"Leak{label}{special}{secrets.token_hex(nbytes)}"
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,8 @@ class Seeds:
 SEEDS = Seeds(
     pg_password=_fresh("Pg", "/@"),  # needs percent-encoding in a URL
     redis_password=_fresh("Rd", "#"),
-    jwt_secret=_fresh("Jwt"),
-    jwt_old_secret=_fresh("JwtOld"),
+    jwt_secret=_fresh("Jwt", nbytes=16),  # >= 32 bytes, as HS256 wants
+    jwt_old_secret=_fresh("JwtOld", nbytes=16),
     webhook_secret=_fresh("Wh"),
     client_secret=_fresh("Oauth"),
     session_secret=_fresh("Sess"),
@@ -227,18 +228,31 @@ async def test_debug_logging_capture(world: dict[str, str], fresh_registry: None
     with support.enable_debug_logging("httpx", "httpcore", "asyncpg", "redis") as capture:
         # svc-infra logging its settings, as it does at DEBUG
         logging.getLogger("svc_infra.db").debug("engine url=%s password=%s", world["SQL_URL"], SEEDS.pg_password)
-        logging.getLogger("svc_infra.auth").debug("jwt secret %s old %s token %s", SEEDS.jwt_secret,
-                                                  SEEDS.jwt_old_secret, SEEDS.jwt)
+        logging.getLogger("svc_infra.auth").debug("jwt secret %s token %s", SEEDS.jwt_secret, SEEDS.jwt)
         logging.getLogger("svc_infra.webhooks").info("signing with %s for %s", SEEDS.webhook_secret,
                                                      world["SVC_NB_WEBHOOK_URL"])
         logging.getLogger("svc_infra.cache").debug("cache %s", world["REDIS_URL"])
+        logging.getLogger("svc_infra.oauth").debug("client secret %s session %s", SEEDS.client_secret,
+                                                   SEEDS.session_secret)
         # and the libraries the sections use, while the sections run
         await probe(world["SVC_NB_WEBHOOK_URL"], secret=SEEDS.webhook_secret, timeout=3)
         await db.check(world["SQL_URL"], timeout=3)
         await cache.check(world["REDIS_URL"], timeout=3)
         records = capture.records
     shown = capsys.readouterr()
-    assert len(records) >= 4 and any("engine url" in r for r in records)
+    assert len(records) >= 5 and any("engine url" in r for r in records)
+    assert_no_leak("debug log records", "\n".join(records))
+    assert_no_leak("debug log output", shown.out + shown.err)
+
+
+def test_rotated_jwt_secrets_are_masked(world: dict[str, str], fresh_registry: None,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    env.register_env_secrets(world)
+    with support.enable_debug_logging() as capture:
+        logging.getLogger("svc_infra.auth").debug("verifying with old secrets %s", [SEEDS.jwt_old_secret])
+        records = capture.records
+    shown = capsys.readouterr()
+    assert records
     assert_no_leak("debug log records", "\n".join(records))
     assert_no_leak("debug log output", shown.out + shown.err)
 
@@ -258,24 +272,26 @@ def test_doctor_output(world: dict[str, str], args: list[str]) -> None:
     assert_no_leak(f"svc-nb {' '.join(args)} stderr", result.stderr)
 
 
+NOTEBOOK_BUGS: dict[str, str] = {}  # notebook name -> a known, reported bug (xfail strict)
+
+
 @pytest.mark.notebook
-def test_every_notebook(world: dict[str, str]) -> None:
-    """Each bundled notebook, once, with the seeded env: it runs, and shows no secret (nor do its errors)."""
-    notebooks = sorted(NOTEBOOKS.glob("*.ipynb"))
-    assert len(notebooks) >= 7
-    errors: dict[str, str] = {}
-    leaks: list[str] = []
-    for path in notebooks:
-        try:
-            text = notebook_text_outputs(execute_notebook(path, world))
-            assert text.strip(), f"{path.name} showed nothing"
-        except Exception as exc:  # keep scanning the other notebooks; a failing cell is shown too
-            text = str(exc)
-            lines = [ln for ln in text.splitlines() if "Error" in ln]
-            errors[path.name] = lines[-1][-300:] if lines else type(exc).__name__
-        try:
-            assert_no_leak(f"notebook {path.name}", text)
-        except AssertionError as leak:
-            leaks.append(str(leak))
-    assert not leaks, leaks
-    assert not errors, f"notebooks failed with the seeded environment: {errors}"
+@pytest.mark.parametrize("path", [
+    pytest.param(path, id=path.stem,
+                 marks=[pytest.mark.xfail(strict=True, reason=NOTEBOOK_BUGS[path.name])]
+                 if path.name in NOTEBOOK_BUGS else [])
+    for path in sorted(NOTEBOOKS.glob("*.ipynb"))
+])
+def test_notebook(world: dict[str, str], path: Path) -> None:
+    """Each bundled notebook, once, with the seeded env: it runs, and shows no secret (nor does an error)."""
+    try:
+        text = notebook_text_outputs(execute_notebook(path, world))
+    except Exception as exc:  # a failing cell is shown to the user too: scan it, then fail
+        assert_no_leak(f"notebook {path.name} (failed cell)", str(exc))
+        raise
+    assert text.strip(), f"{path.name} showed nothing"
+    assert_no_leak(f"notebook {path.name}", text)
+
+
+def test_every_notebook_is_scanned() -> None:
+    assert len(list(NOTEBOOKS.glob("*.ipynb"))) >= 8

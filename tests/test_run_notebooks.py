@@ -14,6 +14,8 @@ import pytest
 
 pytestmark = [pytest.mark.notebook]
 
+_PASSWORD = "pw-typed-into-a-widget-" + "p" * 12
+_REGISTERED = "registered-secret-" + "r" * 20
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "run_notebooks.py"
 
 
@@ -45,6 +47,15 @@ def test_html_embeds_the_widget_state_after_background_updates(tmp_path: Path) -
         ),
         nbformat.v4.new_code_cell("worker.join()\nprint(label.value)"),
         nbformat.v4.new_code_cell("w.IntSlider(value=7, description='seven')"),
+        # Secrets: a password field's value, and a registered secret shown in an HTML widget
+        # (built from hex so that the cell source, which is rightly in the files, lacks them).
+        nbformat.v4.new_code_cell(
+            "from svc_nb._redact import register_secret\n"
+            f"typed = bytes.fromhex({_PASSWORD.encode().hex()!r}).decode()\n"
+            f"key = bytes.fromhex({_REGISTERED.encode().hex()!r}).decode()\n"
+            "register_secret(key)\n"
+            "w.VBox([w.Password(value=typed), w.HTML('key is ' + key)])"
+        ),
     ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     source = tmp_path / "widgets.ipynb"
@@ -58,16 +69,28 @@ def test_html_embeds_the_widget_state_after_background_updates(tmp_path: Path) -
     assert ok, message
     html = (out / "widgets.html").read_text()
     state = _embedded_state(html)
-    values = {m["model_name"]: m["state"].get("value") for m in state.values()}
-    assert values["HTMLModel"] == "<b>finished in the background</b>"
-    assert values["IntSliderModel"] == 7
+    values: dict[str, list[Any]] = {}
+    for model in state.values():
+        values.setdefault(model["model_name"], []).append(model["state"].get("value"))
+    assert "<b>finished in the background</b>" in values["HTMLModel"]
+    assert values["IntSliderModel"] == [7]
     executed = nbformat.read(out / "widgets.ipynb", as_version=4)
     assert executed.metadata["widgets"][runner.WIDGET_STATE]["state"] == state
     assert runner.widget_state_problems(executed, html) == []
     # Every displayed widget is in the state, so the HTML can render it without a kernel.
     views = [o["data"][runner.WIDGET_VIEW]["model_id"] for c in executed.cells for o in c.get("outputs", [])
              if runner.WIDGET_VIEW in o.get("data", {})]
-    assert len(views) == 2 and set(views) <= set(state)
+    assert len(views) == 3 and set(views) <= set(state)
+    # No secret reaches the files: password fields are saved empty, registered secrets masked.
+    assert values["PasswordModel"] in ([""], [None])
+    for written in (html, (out / "widgets.ipynb").read_text()):
+        assert _PASSWORD not in written and _REGISTERED not in written
+    assert any(str(v).startswith("key is ") for v in values["HTMLModel"])
+    # Offline readers get a static picture of each widget beside its (CDN-rendered) view.
+    snapshots = re.findall(r'<div class="svcnb-widget-snapshot">(.*?)</div>\n', html, re.S)
+    assert len(snapshots) == 3, snapshots
+    assert "<b>finished in the background</b>" in snapshots[0]
+    assert "seven" in snapshots[1] and "<b>7</b>" in snapshots[1]
 
 
 def test_a_failing_cell_is_reported_and_the_notebook_still_saved(tmp_path: Path) -> None:
@@ -86,6 +109,25 @@ def test_a_failing_cell_is_reported_and_the_notebook_still_saved(tmp_path: Path)
     assert executed.cells[1].outputs[0]["ename"] == "ValueError"
     assert executed.cells[2].execution_count is None
     assert (tmp_path / "fails.html").exists()
+
+
+def test_static_widget_html_draws_boxes_text_choices_and_images() -> None:
+    runner = _runner()
+    states = {
+        "box": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_row", "IPY_MODEL_img"]}},
+        "row": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_txt", "IPY_MODEL_pick", "IPY_MODEL_btn"]}},
+        "txt": {"model_name": "TextareaModel", "state": {"value": "a <b> c", "description": "Body"}},
+        "pick": {"model_name": "DropdownModel", "state": {"_options_labels": ["auto", "stripe"], "index": 1}},
+        "btn": {"model_name": "ButtonModel", "state": {"description": "Re-run"}},
+        "img": {"model_name": "ImageModel", "state": {"format": "png"},
+                "buffers": [{"path": ["value"], "encoding": "base64", "data": "iVBORw0KGgo="}]},
+    }
+    out = runner.static_widget_html(states, "box")
+    assert "flex-direction:column" in out and "flex-direction:row" in out
+    assert "<pre>a &lt;b&gt; c</pre>" in out and ">Body<" in out
+    assert "<b>stripe</b>" in out and "<button disabled>Re-run</button>" in out
+    assert '<img alt="" src="data:image/png;base64,iVBORw0KGgo="/>' in out
+    assert runner.static_widget_html(states, "missing") == ""
 
 
 def test_widget_state_problems_names_a_missing_model() -> None:

@@ -261,7 +261,8 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    # isdigit() alone accepts '¹' and other Unicode digits that float() rejects.
+    if value.isascii() and value.isdigit():
         return min(float(value), _MAX_RETRY_AFTER)
     try:
         when = email.utils.parsedate_to_datetime(value)

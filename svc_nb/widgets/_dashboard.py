@@ -99,9 +99,11 @@ class Dashboard:
             else:
                 self.report = report
                 c = report.counts()
+                finished = time.strftime("%H:%M:%S")
                 self.header.value = (
                     f"<b>svc_nb diagnose</b>: {report.worst.value.upper()} in {elapsed:.1f} s — "
-                    f"{c['ok']} ok, {c['warn']} warn, {c['fail']} fail, {c['skip']} skip"
+                    f"{c['ok']} ok, {c['warn']} warn, {c['fail']} fail, {c['skip']} skip "
+                    f"(run #{self.runs} at {finished})"
                 )
                 self.output.value = html_of(report)
         finally:

@@ -50,7 +50,8 @@ class SignatureChecker:
                                  placeholder="secret(s): several separated by spaces or commas (rotation)",
                                  description="Secret", layout=w.Layout(width="100%"))
         self.scheme = w.Dropdown(options=[_AUTO, *SCHEMES], value=scheme or _AUTO, description="Scheme")
-        self.tolerance = w.BoundedIntText(value=tolerance, min=0, max=10**9, description="Tolerance (s)")
+        self.tolerance = w.BoundedIntText(value=tolerance, min=0, max=10**9, description="Tolerance (s)",
+                                            style={"description_width": "initial"})
         self.output = w.HTML()
         for control in (self.body, self.headers, self.secret, self.scheme, self.tolerance):
             control.observe(self._on_change, names="value")
