@@ -40,9 +40,12 @@ def median_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> f
     return statistics.median(samples)
 
 
-def interleaved(ours: Callable[[], object], base: Callable[[], object], repeat: int = 5) -> tuple[float, float]:
+def interleaved(
+    ours: Callable[[], object], base: Callable[[], object], repeat: int = 5, warmup: bool = True
+) -> tuple[float, float]:
     """Medians of ours and baseline, run alternately so machine noise hits both alike."""
-    ours(), base()
+    if warmup:
+        ours(), base()
     a: list[float] = []
     b: list[float] = []
     for _ in range(repeat):

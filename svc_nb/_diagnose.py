@@ -24,15 +24,28 @@ SECTIONS = ("env", "db", "migrations", "cache", "tokens", "oauth", "webhooks", "
 CheckBuilder = Callable[[Mapping[str, str], float], Awaitable[CheckResult] | CheckResult]
 
 _builders: dict[str, tuple[int, CheckBuilder]] = {}
+# Checks that wait (on a peer, or on I/O in a thread): started first, so their
+# waiting overlaps the CPU-only checks instead of queueing behind them.
+_waiting: set[str] = set()
 
 # The outer guard sits just past each probe's own timeout: probes return their
 # own, better-worded timeout finding first, the guard only catches a runaway.
 _GUARD_MARGIN_S = 0.2
 
 
-def register_check(name: str, builder: CheckBuilder, *, order: int = 100) -> None:
-    """Add (or replace) a named check that ``diagnose`` runs."""
+def register_check(
+    name: str, builder: CheckBuilder, *, order: int = 100, waits: bool = False
+) -> None:
+    """Add (or replace) a named check that ``diagnose`` runs.
+
+    ``order`` places its findings in the report; ``waits=True`` says it waits on
+    a peer or on I/O, so ``diagnose`` starts it before the checks that only compute.
+    """
     _builders[name] = (order, builder)
+    if waits:
+        _waiting.add(name)
+    else:
+        _waiting.discard(name)
 
 
 def _import_sections() -> None:
@@ -71,5 +84,9 @@ async def diagnose(
         name: (lambda b=builder: b(env, timeout)) for name, (_, builder) in ordered
     }
     return await gather_checks(
-        checks, timeout=timeout + _GUARD_MARGIN_S, title="svc_nb diagnose", on_done=on_done
+        checks,
+        timeout=timeout + _GUARD_MARGIN_S,
+        title="svc_nb diagnose",
+        on_done=on_done,
+        start_first=[name for name in checks if name in _waiting],
     )

@@ -163,11 +163,13 @@ async def gather_checks(
     timeout: float = 3.0,
     title: str = "svc_nb report",
     on_done: Callable[[str, list[Finding]], None] | None = None,
+    start_first: Iterable[str] = (),
 ) -> Report:
     """Run named checks concurrently, each bounded by ``timeout`` seconds.
 
     A check that times out or raises becomes a ``fail`` finding naming it; the
-    others still report. Results keep the order of ``checks``.
+    others still report. Results keep the order of ``checks``; the names in
+    ``start_first`` are started before the rest (those that wait on a network).
     """
 
     async def _tracked(name: str, factory: CheckFactory) -> list[Finding]:
@@ -176,8 +178,18 @@ async def gather_checks(
             on_done(name, findings)
         return findings
 
-    results = await asyncio.gather(*(_tracked(n, f) for n, f in checks.items()))
-    return Report([f for group in results for f in group], title=title)
+    first = [name for name in start_first if name in checks]
+    launch = first + [name for name in checks if name not in set(first)]
+    # Tasks run their first step in creation order: the network checks' sends go
+    # out before the CPU-only checks take the loop.
+    tasks = {name: asyncio.ensure_future(_tracked(name, checks[name])) for name in launch}
+    try:
+        results = await asyncio.gather(*tasks.values())
+    finally:
+        for task in tasks.values():
+            task.cancel()
+    by_name = dict(zip(tasks, results, strict=True))
+    return Report([f for name in checks for f in by_name[name]], title=title)
 
 
 def start_background(

@@ -840,4 +840,4 @@ async def _diagnose(environ: Mapping[str, str], timeout: float) -> Report | Find
     )
 
 
-register_check("cors", _diagnose, order=80)
+register_check("cors", _diagnose, order=80, waits=True)

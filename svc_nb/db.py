@@ -1227,4 +1227,4 @@ async def _diagnose_db(environ: Mapping[str, str], timeout: float) -> Report:
     return await check(None, timeout=timeout, environ=environ)
 
 
-register_check("db", _diagnose_db, order=20)
+register_check("db", _diagnose_db, order=20, waits=True)

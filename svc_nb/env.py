@@ -1027,5 +1027,7 @@ def check_event_loop() -> Report:
 # diagnose() runs these with every other section's checks.
 register_check("env", lambda environ, timeout: check_env(environ), order=10)
 # Reading package metadata is slow file I/O: keep it off the loop, beside the network probes.
-register_check("python", lambda environ, timeout: asyncio.to_thread(check_python), order=11)
+register_check(
+    "python", lambda environ, timeout: asyncio.to_thread(check_python), order=11, waits=True
+)
 register_check("loop", lambda environ, timeout: check_event_loop(), order=12)

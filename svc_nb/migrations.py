@@ -816,4 +816,4 @@ async def _diagnose(environ: Mapping[str, str], timeout: float) -> Report | Find
     )
 
 
-register_check("migrations", _diagnose, order=25)
+register_check("migrations", _diagnose, order=25, waits=True)

@@ -611,4 +611,4 @@ def _endpoint_check(environ: Mapping[str, str], timeout: float) -> Any:
     return probe(url, timeout=timeout, secret=secret, delivery_timeout_s=delivery_timeout(environ))
 
 
-register_check("webhooks.endpoint", _endpoint_check, order=70)
+register_check("webhooks.endpoint", _endpoint_check, order=70, waits=True)

@@ -474,7 +474,7 @@ def _queue_check(environ: Mapping[str, str], timeout: float) -> Any:
 def _register() -> None:
     from svc_nb._diagnose import register_check
 
-    register_check("webhooks.queue", _queue_check, order=72)
+    register_check("webhooks.queue", _queue_check, order=72, waits=True)
 
 
 _register()
