@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from svc_nb._report import Finding, Report, Status
 
 __all__ = [
+    "Deadline",
     "gather_checks",
     "is_patched",
     "patch_running_loop",
@@ -33,6 +34,19 @@ CheckResult = Report | Finding | Iterable[Finding]
 CheckFactory = Callable[[], Awaitable[CheckResult] | CheckResult]
 
 _patch_lock = threading.Lock()
+
+
+class Deadline:
+    """One time budget shared by the stages of a probe: each stage gets what is left."""
+
+    def __init__(self, timeout: float, *, floor: float = 0.0) -> None:
+        self.timeout = timeout
+        self.end = time.monotonic() + timeout
+        # A floor keeps a late stage's own timeout positive (some clients reject 0).
+        self.floor = floor
+
+    def left(self) -> float:
+        return max(self.end - time.monotonic(), self.floor)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from svc_nb._diagnose import register_check
 from svc_nb._redact import MASK, register_secret, scrub
 from svc_nb._report import Finding, Report, Status
+from svc_nb._runtime import Deadline
 from svc_nb.env import resolve_database_url
 
 if TYPE_CHECKING:
@@ -612,15 +613,6 @@ def _url_findings(p: _Parsed) -> list[Finding]:
 # --------------------------------------------------------------------------------------
 
 
-class _Deadline:
-    """One time budget shared by the stages of a check."""
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self.end = time.monotonic() + timeout
-
-    def left(self) -> float:
-        return max(self.end - time.monotonic(), 0.0)
 
 
 def _ms(start: float) -> float:
@@ -680,7 +672,7 @@ _TCP_WORDS = {
 }
 
 
-async def _stage_tcp(targets: list[_Host], budget: _Deadline) -> tuple[Finding, list[_Host]]:
+async def _stage_tcp(targets: list[_Host], budget: Deadline) -> tuple[Finding, list[_Host]]:
     start = time.perf_counter()
     results = await asyncio.gather(*(_probe_tcp(h, budget.left()) for h in targets))
     open_hosts = [h for h, r in zip(targets, results, strict=True) if r["outcome"] == "open"]
@@ -862,7 +854,7 @@ def _classify(exc: BaseException, p: _Parsed, timeout: float) -> Finding:
                 "Run svc_nb.support.bug_report() and include this finding.", cause="unexpected")
 
 
-async def _close(conn: Any, budget: _Deadline) -> None:
+async def _close(conn: Any, budget: Deadline) -> None:
     """Close gracefully while the budget allows, otherwise abort the socket."""
     if conn is None or conn.is_closed():
         return
@@ -874,7 +866,7 @@ async def _close(conn: Any, budget: _Deadline) -> None:
         raise
 
 
-async def _connect(p: _Parsed, hosts: list[_Host] | None, budget: _Deadline) -> tuple[Any, Finding]:
+async def _connect(p: _Parsed, hosts: list[_Host] | None, budget: Deadline) -> tuple[Any, Finding]:
     """asyncpg.connect() bounded by the budget; returns (connection or None, db.auth finding)."""
     import asyncpg
 
@@ -1036,7 +1028,7 @@ async def check(url: str | None = None, *, timeout: float = 3.0,
     start-up/auth, server version/latency/TLS, capacity.
     """
     _check_timeout(timeout)
-    budget = _Deadline(timeout)
+    budget = Deadline(timeout)
     raw, source = _resolve(url, environ)
     if raw is None:
         return Report([_no_url_finding()], title="svc_nb db check")
@@ -1083,10 +1075,10 @@ async def check(url: str | None = None, *, timeout: float = 3.0,
     return Report(findings, title="svc_nb db check")
 
 
-async def _connected(url: str | None, timeout: float) -> tuple[_Parsed | None, Any, list[Finding], _Deadline]:
+async def _connected(url: str | None, timeout: float) -> tuple[_Parsed | None, Any, list[Finding], Deadline]:
     """Parse and connect for the helpers below; on failure return the findings that say why."""
     _check_timeout(timeout)
-    budget = _Deadline(timeout)
+    budget = Deadline(timeout)
     raw, _ = _resolve(url)
     if raw is None:
         return None, None, [_no_url_finding()], budget

@@ -28,6 +28,7 @@ from svc_nb._diagnose import register_check
 from svc_nb._http import tls_context
 from svc_nb._redact import mask_url, register_secret, scrub
 from svc_nb._report import Finding, Report, Status
+from svc_nb._runtime import Deadline
 from svc_nb.webhooks._signing import SCHEMES, SigningError, canonical_json, sign
 
 __all__ = ["delivery_timeout", "probe"]
@@ -111,15 +112,6 @@ def _oserror_text(exc: OSError) -> str:
     return scrub(exc.strerror or str(exc) or type(exc).__name__)
 
 
-class _Clock:
-    """The probe's shared deadline: each stage gets what is left of ``timeout``."""
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self.deadline = time.monotonic() + timeout
-
-    def left(self) -> float:
-        return max(self.deadline - time.monotonic(), 0.001)
 
 
 async def _close(writer: asyncio.StreamWriter | None) -> None:
@@ -131,7 +123,7 @@ async def _close(writer: asyncio.StreamWriter | None) -> None:
             await writer.wait_closed()
 
 
-async def _tcp(target: _Target, clock: _Clock) -> Finding:
+async def _tcp(target: _Target, clock: Deadline) -> Finding:
     started = time.perf_counter()
     writer = None
     where = f"{target.host}:{target.port}"
@@ -224,7 +216,7 @@ def _dns_match(pattern: str, host: str) -> bool:
     return pattern == host
 
 
-async def _peer_cert(target: _Target, clock: _Clock) -> bytes | None:
+async def _peer_cert(target: _Target, clock: Deadline) -> bytes | None:
     """The server's certificate fetched without verification (to explain a failed one)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
@@ -267,7 +259,7 @@ _CERT_FIX = {
 }
 
 
-async def _tls(target: _Target, clock: _Clock, cafile: str | None) -> Finding:
+async def _tls(target: _Target, clock: Deadline, cafile: str | None) -> Finding:
     started = time.perf_counter()
     try:
         ctx = ssl.create_default_context(cafile=cafile)
@@ -453,7 +445,7 @@ def _http_finding(
 async def _http(
     url: str,
     target: _Target,
-    clock: _Clock,
+    clock: Deadline,
     secret: str | bytes | None,
     scheme: str,
     cafile: str | None,
@@ -562,7 +554,7 @@ async def probe(
             return Report([Finding("webhooks.http", Status.FAIL, "cannot sign the test event",
                                    str(exc), "Pass the secret as whsec_<base64>.",
                                    {"cause": "bad_secret"})], title=_TITLE)
-    clock = _Clock(float(timeout))
+    clock = Deadline(float(timeout), floor=0.001)
     findings: list[Finding] = []
     stage = "tcp"
     try:
