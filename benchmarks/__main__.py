@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from benchmarks import _items
-from benchmarks._harness import Row, markdown_table
+from benchmarks._harness import Row, load_rows, markdown_table, save_rows
 
 ITEMS = {
     1: _items.diagnose_concurrency,
@@ -48,11 +48,17 @@ def main(argv: list[str] | None = None) -> int:
         row = item(quick=args.quick)
         rows.append(row)
         print(f"    {row.cells()[3]} (target {row.target}) in {time.perf_counter() - started:.1f} s", flush=True)
+    if args.write and args.only:
+        # Keep the figures of the items not re-run, from the last full run.
+        done = {r.number for r in rows}
+        rows += [r for r in load_rows(Path(args.write).with_suffix(".json")) if r.number not in done]
+        rows.sort(key=lambda r: r.number)
     table = markdown_table(rows)
     print()
     print(table)
     if args.write:
         Path(args.write).write_text(table + "\n")
+        save_rows(rows, Path(args.write).with_suffix(".json"))
     return 0 if all(r.met is not False for r in rows) else 1
 
 

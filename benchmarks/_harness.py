@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass
@@ -72,3 +75,20 @@ def markdown_table(rows: list[Row]) -> str:
     if notes:
         lines += [""] + [f"- #{r.number}: {r.note}" for r in notes]
     return "\n".join(lines)
+
+
+def save_rows(rows: list[Row], path: Path) -> None:
+    path.write_text(json.dumps([dataclasses.asdict(r) for r in rows], indent=1))
+
+
+def load_rows(path: Path) -> list[Row]:
+    """Rows of an earlier run (for --only: the items not re-run keep their figures)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    rows = []
+    for item in data:
+        item["scaling"] = [tuple(s) for s in item.get("scaling", [])]
+        rows.append(Row(**item))
+    return rows

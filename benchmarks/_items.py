@@ -263,7 +263,7 @@ def load_attempts_sql(quick: bool = False) -> Row:
             query = f"SELECT * FROM {table} LIMIT {n}"
 
             def ours(query: str = query, n: int = n) -> None:
-                frame = webhooks.load_attempts(PG_URL, sql=query)
+                frame = webhooks.load_attempts(url=PG_URL, sql=query)
                 assert len(frame) == n
 
             def baseline(query: str = query, n: int = n) -> None:

@@ -207,6 +207,8 @@ def load_attempts(
 
     if isinstance(source, tuple) and len(source) == 2:
         url, sql = source
+    elif isinstance(source, str) and sql is not None and url is None and "://" in source:
+        url = source  # load_attempts("postgresql://…", sql="SELECT …")
     if sql is not None or url is not None:
         if not (isinstance(url, str) and isinstance(sql, str)):
             raise AttemptsError(
