@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from svc_nb._clock import unix_seconds
 from svc_nb._diagnose import register_check
 from svc_nb._http import tls_context
 from svc_nb._redact import mask_secret, mask_url, register_secret, shorten_token
@@ -65,16 +66,8 @@ _PROXY_FIX = (
 
 
 def _to_unix(now: datetime | float | int | None) -> float:
-    """``now=`` as Unix seconds: an aware datetime, a number, or None for the clock."""
-    if now is None:
-        return time.time()
-    if isinstance(now, datetime):
-        if now.tzinfo is None:
-            raise ValueError("now= must be timezone-aware, e.g. datetime.now(timezone.utc)")
-        return now.timestamp()
-    if isinstance(now, int | float) and not isinstance(now, bool):
-        return float(now)
-    raise TypeError(f"now= takes an aware datetime or Unix seconds, not {type(now).__name__}")
+    """``now=`` as Unix seconds (svc_nb._clock's reading)."""
+    return unix_seconds(now)
 
 
 def _iso(ts: float) -> str:

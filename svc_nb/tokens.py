@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from svc_nb._clock import unix_seconds
 from svc_nb._diagnose import register_check
 from svc_nb._http import tls_context
 from svc_nb._redact import fingerprint, register_secret, shorten_token
@@ -83,15 +84,10 @@ def _b64decode(segment: str) -> bytes:
 
 
 def _now_ts(now: datetime | float | int | None) -> float:
-    if now is None:
-        return time.time()
-    if isinstance(now, datetime):
-        if now.tzinfo is None:
-            raise TokensError("now= must be an aware datetime (e.g. datetime.now(UTC)) or Unix seconds")
-        return now.timestamp()
-    if isinstance(now, int | float) and not isinstance(now, bool):
-        return float(now)
-    raise TokensError(f"now= must be an aware datetime or Unix seconds, not {type(now).__name__}")
+    try:
+        return unix_seconds(now)
+    except TypeError as exc:
+        raise TokensError(str(exc)) from None
 
 
 def _utc(ts: float) -> str:

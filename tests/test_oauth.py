@@ -197,7 +197,7 @@ def test_state_misuse_raises_type_errors_without_the_secret() -> None:
     with pytest.raises(ValueError, match="expires_in") as info:
         generate_state("s", SECRET, expires_in=0)
     assert SECRET not in str(info.value)
-    with pytest.raises(ValueError, match="timezone-aware"):
+    with pytest.raises(TypeError, match="aware datetime"):
         generate_state("s", SECRET, now=datetime(2026, 1, 1))
 
 

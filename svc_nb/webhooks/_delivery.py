@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from svc_nb._clock import utc_datetime
 from svc_nb._http import tls_context
 from svc_nb._redact import mask_url, register_secret, scrub
 from svc_nb._report import Finding, Report, ReprMixin, Status
@@ -272,8 +273,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    now = now or datetime.now(UTC)
-    return min(max(0.0, (when - now).total_seconds()), _MAX_RETRY_AFTER)
+    return min(max(0.0, (when - utc_datetime(now)).total_seconds()), _MAX_RETRY_AFTER)
 
 
 def _is_tls(exc: BaseException) -> bool:

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from svc_nb._clock import utc_datetime
 from svc_nb._redact import mask_secret, mask_url, register_secret, scrub
 from svc_nb._report import Finding, Report, ReprMixin, Status
 from svc_nb.cache import client as redis_client
@@ -64,12 +65,7 @@ def _when(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _now(now: datetime | float | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if isinstance(now, int | float):
-        return datetime.fromtimestamp(float(now), UTC)
-    return now if now.tzinfo else now.replace(tzinfo=UTC)
+_now = utc_datetime
 
 
 class QueueSnapshot(ReprMixin):

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
+from svc_nb._clock import unix_seconds
 from svc_nb._redact import fingerprint, register_secret
 from svc_nb._report import Finding, Report, Status
 
@@ -165,16 +166,7 @@ def _key(scheme: str, secret: str | bytes) -> bytes:
     return cached
 
 
-def _unix(value: dt.datetime | float | int | None) -> float:
-    if value is None:
-        return time.time()
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            raise TypeError("pass an aware datetime (e.g. datetime.now(timezone.utc)) or Unix seconds")
-        return value.timestamp()
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"time must be an aware datetime or Unix seconds, not {type(value).__name__}")
-    return float(value)
+_unix = unix_seconds
 
 
 # Cached HMAC states keyed by the key bytes: copying one is cheaper than keying anew.
