@@ -28,6 +28,11 @@ fi
 PYTHON=${PYTHON:-python3}
 log "installing svc_nb with its lab and dev extras"
 "$PYTHON" -m pip install -q --disable-pip-version-check -e ".[dev,lab]"
+# The quick tests also run on Python 3.13 (svc_nb supports 3.11+; 3.12 changed asyncio.run).
+if PY313=$(bash scripts/find_python.sh 3.13); then
+  log "installing svc_nb with its dev extra for $PY313"
+  "$PY313" -m pip install -q --disable-pip-version-check -e ".[dev]"
+fi
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   log "starting PostgreSQL"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from svc_nb._diagnose import diagnose
+from svc_nb._exceptions import ArgumentTypeError, ArgumentValueError, SvcNbError
 from svc_nb._report import Finding, Report, Status
 from svc_nb._runtime import patch_running_loop as _patch_running_loop
 from svc_nb._runtime import run
@@ -20,8 +21,10 @@ from svc_nb._runtime import run
 if _TYPE_CHECKING:
     from svc_nb import (
         cache,
+        causes,
         cors,
         db,
+        demo,
         env,
         migrations,
         oauth,
@@ -35,13 +38,18 @@ if _TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentTypeError",
+    "ArgumentValueError",
     "Finding",
     "Report",
     "Status",
+    "SvcNbError",
     "__version__",
     "cache",
+    "causes",
     "cors",
     "db",
+    "demo",
     "diagnose",
     "env",
     "migrations",
@@ -57,8 +65,10 @@ __all__ = [
 _SUBMODULES = frozenset(
     {
         "cache",
+        "causes",
         "cors",
         "db",
+        "demo",
         "env",
         "migrations",
         "oauth",

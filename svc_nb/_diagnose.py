@@ -15,6 +15,7 @@ from typing import Any
 
 from svc_nb._report import Report
 from svc_nb._runtime import CheckResult, gather_checks
+from svc_nb._validate import DEFAULT_TIMEOUT_S, check_timeout
 
 __all__ = ["SECTIONS", "diagnose", "register_check", "registered_checks"]
 
@@ -50,12 +51,7 @@ def register_check(
 
 def _import_sections() -> None:
     for section in SECTIONS:
-        try:
-            importlib.import_module(f"svc_nb.{section}")
-        except ModuleNotFoundError as exc:
-            # A section not written yet is simply absent; anything else is a bug.
-            if exc.name != f"svc_nb.{section}":
-                raise
+        importlib.import_module(f"svc_nb.{section}")
 
 
 def registered_checks() -> list[str]:
@@ -67,7 +63,7 @@ def registered_checks() -> list[str]:
 async def diagnose(
     environ: Mapping[str, str] | None = None,
     *,
-    timeout: float = 3.0,
+    timeout: float = DEFAULT_TIMEOUT_S,
     on_done: Callable[[str, list[Any]], None] | None = None,
 ) -> Report:
     """Quick diagnostics over every section, concurrently; returns one Report.
@@ -75,14 +71,11 @@ async def diagnose(
     ``environ`` defaults to ``os.environ``; ``timeout`` bounds each check, so the
     whole call returns within about ``timeout`` seconds whatever the peers do.
     """
-    if timeout <= 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    timeout = check_timeout(timeout)
     env = dict(os.environ if environ is None else environ)
     _import_sections()
     ordered = sorted(_builders.items(), key=lambda kv: kv[1][0])
-    checks = {
-        name: (lambda b=builder: b(env, timeout)) for name, (_, builder) in ordered
-    }
+    checks = {name: (lambda b=builder: b(env, timeout)) for name, (_, builder) in ordered}
     return await gather_checks(
         checks,
         timeout=timeout + _GUARD_MARGIN_S,

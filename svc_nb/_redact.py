@@ -1,20 +1,46 @@
 """The one place that masks secrets.
 
-Everything svc_nb prints, renders or returns passes through here: URL passwords,
-JWT signatures, env values with secret-looking names, and any value registered
-with :func:`register_secret` (so a secret read once is masked everywhere after).
+Everything svc_nb prints, renders or returns passes through here. A secret is
+recognised two ways:
+
+- by **value**: passwords in URLs, JWT signatures, bearer tokens, and any value
+  registered with :func:`register_secret` (a secret read once is masked
+  everywhere after, in its raw, URL-encoded and base64 forms);
+- by **name**: whatever stands under a secret-looking name — a mapping key, an
+  object attribute, a local variable, ``name=value``, a JSON field, a query
+  parameter, an HTTP header, or SQL's ``PASSWORD '…'``.
+
+Every scan here is linear in the size of the text: a pasted 1 MB token or log
+must not freeze a kernel. No regex below can backtrack across the input; the
+scanners anchor on a literal and look a bounded distance around it.
 """
 
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
+import enum
+import functools
 import hashlib
-import re
+import reprlib
 import threading
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
+
+from svc_nb._exceptions import ArgumentTypeError
+from svc_nb._scan import (
+    _NO_SIGNATURE,
+    MASK,
+    is_secret_name,
+    mask_bearer,
+    mask_named_values,
+    mask_sql_passwords,
+    mask_url_passwords,
+    shorten_jwts,
+    shorten_token,
+)
 
 __all__ = [
     "MASK",
@@ -24,37 +50,27 @@ __all__ = [
     "mask_secret",
     "mask_url",
     "register_secret",
+    "safe_repr",
     "scrub",
     "scrub_data",
     "shorten_token",
 ]
 
-MASK = "****"
 
-# Names whose values are secrets (or may embed one, like *_URL with a password).
-_SECRET_NAME = re.compile(
-    r"(SECRET|PASSW|PWD|TOKEN|API_?KEY|PRIVATE|CREDENTIAL|SIGNING|ENCRYPTION|"
-    r"(^|_)KEY($|_)|SESSION_KEY|COOKIE|AUTH_JWT)",
-    re.IGNORECASE,
-)
-_NOT_SECRET_NAME = re.compile(
-    r"(^(OLD)?PWD$|_FILE$|LIFETIME|_ALG(ORITHM)?S?$|_TTL$|_SECONDS$|_TIMEOUT|_URL$|_URI$|KEY_ID$|_KID$)",
-    re.IGNORECASE,
-)
+# -- the registry of secret values ------------------------------------------
 
-# scheme://user:password@host — the password part, tolerant of garbage around it.
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/?#@\s]*:)(?P<pw>[^@\s]*)@")
-# A JWT: three base64url segments, the first starting with '{"' encoded (eyJ).
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]+")
-_BEARER = re.compile(r"(?i)\b(bearer[ \t]+)(?!eyJ)([A-Za-z0-9._~+/\-]{8,}=*)")
-_QUERY_SECRET = re.compile(
-    r"(?i)([?&](?:password|passwd|pwd|secret|token|access_token|client_secret|key|api_key)=)([^&#\s]+)"
-)
+# Bounded: widgets register what is typed, and a registry that only grows would
+# make every later scrub slower. The oldest secrets leave first.
+MAX_REGISTERED_SECRETS = 512
+_MAX_VALUE = 4096  # longer "secrets" are documents; their first part is enough to mask
+_PREFIX = 6  # every registered form is at least this long; the index keys on it
+# Below this many forms a substring test per form (C speed) beats the indexed scan.
+_LOOP_LIMIT = 48
 
 _registry_lock = threading.Lock()
-_registered: set[str] = set()
-# Longest first, so a secret is masked whole before any shorter form inside it.
-_registered_ordered: tuple[str, ...] = ()
+_secrets: collections.OrderedDict[str, tuple[str, ...]] = collections.OrderedDict()
+_form_refs: dict[str, int] = {}
+_state: dict[str, Any] = {"ordered": (), "index": {}, "dirty": False}
 
 
 def _variants(secret: str) -> set[str]:
@@ -67,91 +83,254 @@ def _variants(secret: str) -> set[str]:
         base64.b64encode(raw).decode().rstrip("="),
         base64.urlsafe_b64encode(raw).decode().rstrip("="),
     }
-    return {f for f in forms if len(f) >= 4}
+    return {f for f in forms if len(f) >= _PREFIX}
 
 
 def register_secret(*secrets: str | bytes | None) -> None:
-    """Remember secrets so that :func:`scrub` masks them wherever they appear later."""
-    global _registered_ordered
-    added = False
+    """Remember secrets so that :func:`scrub` masks them wherever they appear later.
+
+    Constant time per secret: the lookup structures are rebuilt lazily, once,
+    by the next :func:`scrub`.
+    """
     with _registry_lock:
         for secret in secrets:
             if secret is None:
                 continue
-            if isinstance(secret, bytes):
-                secret = secret.decode("utf-8", "replace")
-            # Very short values would mask ordinary words; they are too weak to matter anyway.
-            if len(secret) < 6:
+            if isinstance(secret, bytes | bytearray):
+                secret = bytes(secret).decode("utf-8", "replace")
+            if not isinstance(secret, str):
                 continue
-            for form in _variants(secret):
-                if form not in _registered:
-                    _registered.add(form)
-                    added = True
-        if added:
-            _registered_ordered = tuple(sorted(_registered, key=len, reverse=True))
+            # Very short values would mask ordinary words; they are too weak to matter anyway.
+            # Very long ones are documents, not secrets; their first part is enough to mask.
+            if len(secret) < _PREFIX:
+                continue
+            secret = secret[:_MAX_VALUE]
+            if secret in _secrets:
+                _secrets.move_to_end(secret)
+                continue
+            forms = tuple(_variants(secret))
+            _secrets[secret] = forms
+            for form in forms:
+                _form_refs[form] = _form_refs.get(form, 0) + 1
+            while len(_secrets) > MAX_REGISTERED_SECRETS:
+                _, old_forms = _secrets.popitem(last=False)
+                for form in old_forms:
+                    left = _form_refs[form] - 1
+                    if left:
+                        _form_refs[form] = left
+                    else:
+                        del _form_refs[form]
+            _state["dirty"] = True
+
+
+_Index = dict[str, tuple[tuple[int, frozenset[str]], ...]]
+
+
+def _lookup() -> tuple[tuple[str, ...], _Index]:
+    if _state["dirty"]:
+        with _registry_lock:
+            # Longest first, so a secret is masked whole before any shorter form inside it.
+            ordered = tuple(sorted(_form_refs, key=len, reverse=True))
+            # prefix -> [(length, forms of that length)], longest first: secrets that share a
+            # prefix (whsec_…, sk_live_…) cost one set lookup per length, not one per secret.
+            by_length: dict[str, dict[int, set[str]]] = {}
+            for form in ordered:
+                by_length.setdefault(form[:_PREFIX], {}).setdefault(len(form), set()).add(form)
+            _state["ordered"] = ordered
+            _state["index"] = {
+                prefix: tuple(
+                    (length, frozenset(forms))
+                    for length, forms in sorted(lengths.items(), reverse=True)
+                )
+                for prefix, lengths in by_length.items()
+            }
+            _state["dirty"] = False
+    return _state["ordered"], _state["index"]
+
+
+def _mask_registered(text: str) -> str:
+    ordered, index = _lookup()
+    if not ordered:
+        return text
+    if len(ordered) <= _LOOP_LIMIT:
+        for form in ordered:
+            if form in text:
+                text = text.replace(form, MASK)
+        return text
+    # Many secrets: find where any form's first characters occur, then confirm there.
+    out: list[str] = []
+    emitted = 0
+    for i in _candidate_positions(text, index):
+        if i < emitted:
+            continue
+        for length, forms in index[text[i : i + _PREFIX]]:
+            if text[i : i + length] in forms:
+                out.append(text[emitted:i])
+                out.append(MASK)
+                emitted = i + length
+                break
+    if not out:
+        return text
+    out.append(text[emitted:])
+    return "".join(out)
+
+
+# Above this size the prefix search runs vectorised (numpy, loaded only then).
+_VECTOR_FROM = 4096
+
+
+def _candidate_positions(text: str, index: _Index) -> Iterator[int]:
+    """Positions whose next ``_PREFIX`` characters start some registered form, in order."""
+    if len(text) < _VECTOR_FROM:
+        for i in range(len(text) - _PREFIX + 1):
+            if text[i : i + _PREFIX] in index:
+                yield i
+        return
+    import numpy as np
+
+    def window_hashes(codes: Any) -> Any:
+        # A polynomial hash of every window of _PREFIX code points, in uint64 arithmetic.
+        count = len(codes) - _PREFIX + 1
+        hashes = np.zeros(max(count, 0), dtype=np.uint64)
+        for k in range(_PREFIX):
+            hashes = hashes * np.uint64(1_000_003) + codes[k : k + count]
+        return hashes
+
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    wanted = window_hashes(
+        np.frombuffer("".join(index).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    )[::_PREFIX]
+    hits = np.flatnonzero(np.isin(window_hashes(codes.astype(np.uint64)), wanted))
+    for i in hits.tolist():
+        if text[i : i + _PREFIX] in index:  # a hash collision is confirmed away here
+            yield i
 
 
 def scrub(text: str) -> str:
-    """Mask every secret svc_nb can recognise in free text."""
+    """Mask every secret svc_nb can recognise in free text, in time linear in its size."""
     if not text:
         return text
-    # A substring test per form is C-speed and beats one huge alternation regex.
-    for form in _registered_ordered:
-        if form in text:
-            text = text.replace(form, MASK)
+    if not isinstance(text, str):
+        text = str(text)
+    text = _mask_registered(text)
     if "://" in text:
-        text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK + "@", text)
+        text = mask_url_passwords(text)
     if "eyJ" in text:
-        text = _JWT.sub(lambda m: shorten_token(m.group(0)), text)
-    if "=" in text:
-        text = _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, text)
-    if "earer" in text:
-        text = _BEARER.sub(lambda m: m.group(1) + mask_secret(m.group(2)), text)
+        text = shorten_jwts(text)
+    lowered = text.lower()
+    if "password" in lowered:
+        text = mask_sql_passwords(text)
+    if "=" in text or ":" in text:
+        text = mask_named_values(text)
+    if "earer" in lowered:
+        text = mask_bearer(text)
     return text
 
 
-def scrub_data(value: Any) -> Any:
-    """Apply :func:`scrub` to every string inside nested dicts, lists and tuples."""
+# -- structured data ---------------------------------------------------------
+
+_MAX_DEPTH = 64
+_SAFE_SCALARS = (int, float, bool, type(None), enum.Enum)
+
+
+def _mask_named_scalar(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str | bytes | bytearray):
+        if isinstance(value, str) and (value.startswith(MASK) or value.endswith(_NO_SIGNATURE)):
+            return value  # already safe to show: masked, or a JWT without its signature
+        register_secret(value if isinstance(value, str) else bytes(value))
+        return MASK if value else value
+    if isinstance(value, int | float):
+        return MASK
+    return None  # not a scalar: the caller recurses
+
+
+def scrub_data(value: Any, _depth: int = 0) -> Any:
+    """Scrub every string inside nested data, and mask values under secret-looking keys.
+
+    Handles dicts (keys too), lists, tuples, namedtuples, sets, exceptions and
+    bytes; data nested deeper than 64 levels is cut rather than recursed into.
+    """
+    if _depth > _MAX_DEPTH:
+        return f"<nested deeper than {_MAX_DEPTH} levels>"
     if isinstance(value, str):
         return scrub(value)
+    if isinstance(value, _SAFE_SCALARS):
+        return value
     if isinstance(value, Mapping):
-        return {k: scrub_data(v) for k, v in value.items()}
+        result: dict[Any, Any] = {}
+        for key, item in value.items():
+            shown_key = scrub(key) if isinstance(key, str) else scrub_data(key, _depth + 1)
+            if isinstance(key, str) and is_secret_name(key):
+                masked = _mask_named_scalar(item)
+                if masked is not None or item is None:
+                    result[shown_key] = masked
+                    continue
+            result[shown_key] = scrub_data(item, _depth + 1)
+        return result
+    if isinstance(value, BaseException):
+        return scrub(f"{type(value).__name__}: {value}")
+    if isinstance(value, tuple) and hasattr(value, "_make"):
+        return value._make(scrub_data(v, _depth + 1) for v in value)
     if isinstance(value, list | tuple):
-        return type(value)(scrub_data(v) for v in value)
+        return type(value)(scrub_data(v, _depth + 1) for v in value)
+    if isinstance(value, set | frozenset):
+        return [scrub_data(v, _depth + 1) for v in value]
+    if isinstance(value, bytes | bytearray):
+        text = bytes(value).decode("latin-1")
+        cleaned = scrub(text)
+        return value if cleaned == text else cleaned
     return value
 
 
+# Strings are kept whole here: reprlib cuts long ones in the middle, which could cut a
+# secret's name away and leave its value. safe_repr scrubs first, then cuts.
+_repr = reprlib.Repr()
+_repr.maxstring = 1_000_000
+_repr.maxother = 4096
+_repr.maxlong = 60
+
+
+def safe_repr(obj: Any, *, limit: int = 400) -> str:
+    """A short repr of any object with secrets masked, by value and by attribute name."""
+    try:
+        attrs = vars(obj) if not isinstance(obj, type) else None
+    except TypeError:
+        attrs = None
+    if attrs and type(obj).__repr__ is object.__repr__:
+        shown = scrub_data({k: v for k, v in attrs.items() if not k.startswith("__")})
+        text = f"{type(obj).__name__}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+    else:
+        try:
+            text = _repr.repr(obj)
+        except Exception as exc:  # a broken __repr__ must not break a bug report
+            text = f"<{type(obj).__name__}: repr failed: {type(exc).__name__}>"
+    text = scrub(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- masks for display -------------------------------------------------------
+
+# A secret shorter than this is one svc_nb calls weak: its length is not shown,
+# since a length plus a fingerprint narrows a brute-force search.
+_SHOW_LENGTH_FROM = 32
+
+
 def mask_secret(secret: str | bytes | None) -> str:
-    """A masked stand-in for a secret: its length and fingerprint, never its content."""
+    """A masked stand-in for a secret: its fingerprint, and its length when it is long."""
     if secret is None or secret == "" or secret == b"":
         return "(empty)"
-    length = len(secret)
-    return f"{MASK} ({length} chars, {fingerprint(secret)})"
+    if len(secret) >= _SHOW_LENGTH_FROM:
+        return f"{MASK} ({len(secret)} chars, {fingerprint(secret)})"
+    return f"{MASK} ({fingerprint(secret)})"
 
 
 def mask_url(url: str) -> str:
-    """The URL with its password (and secret-looking query values) replaced by ``****``."""
+    """The URL with its password and secret-looking query values replaced by ``****``."""
     if not isinstance(url, str):
         return MASK
-    masked = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK + "@", url)
-    masked = _QUERY_SECRET.sub(lambda m: m.group(1) + MASK, masked)
-    return scrub(masked)
-
-
-def shorten_token(token: str) -> str:
-    """A JWT with header and claims kept and the signature hidden; opaque tokens shortened."""
-    token = token.strip()
-    parts = token.split(".")
-    if len(parts) == 3 and parts[0].startswith("eyJ"):
-        return f"{parts[0]}.{parts[1]}.<signature hidden>"
-    if len(token) <= 8:
-        return MASK
-    return f"{token[:4]}…({len(token)} chars)"
-
-
-def is_secret_name(name: str) -> bool:
-    """Whether an environment variable's name says its value is a secret."""
-    return bool(_SECRET_NAME.search(name)) and not _NOT_SECRET_NAME.search(name)
+    return scrub(url)
 
 
 def mask_env(name: str, value: str) -> str:
@@ -159,47 +338,56 @@ def mask_env(name: str, value: str) -> str:
     if is_secret_name(name):
         register_secret(value)
         return mask_secret(value)
-    if "://" in value:
-        return mask_url(value)
     return scrub(value)
+
+
+# Each guess at a fingerprinted secret costs this many HMAC rounds (about 10 ms),
+# so a short secret cannot be found from its fingerprint by trying them all.
+_FINGERPRINT_ROUNDS = 20_000
+_FINGERPRINT_SALT = b"svc_nb/fingerprint/v2"
+
+
+@functools.lru_cache(maxsize=1024)
+def _fingerprint_bytes(data: bytes) -> str:
+    digest = hashlib.pbkdf2_hmac("sha256", data, _FINGERPRINT_SALT, _FINGERPRINT_ROUNDS)
+    return "fp:" + digest.hex()[:12]
 
 
 def fingerprint(secret: str | bytes) -> str:
     """A short, stable digest of a secret, equal across processes and machines.
 
     Python's ``hash()`` is salted per process, so comparing it between services
-    never works; a SHA-256 prefix does, and reveals nothing of a strong secret.
+    never works. This is PBKDF2-HMAC-SHA256 with a fixed svc_nb salt: the same
+    on every machine, and slow enough per guess that it does not give a short
+    secret away.
     """
     if isinstance(secret, str):
         data = secret.encode("utf-8", "surrogatepass")
     elif isinstance(secret, bytes | bytearray):
         data = bytes(secret)
     else:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"fingerprint() takes the secret as str or bytes, not {type(secret).__name__}"
         )
-    return "sha256:" + hashlib.sha256(data).hexdigest()[:12]
+    return _fingerprint_bytes(data)
 
 
 @contextlib.contextmanager
 def isolated_registry() -> Iterator[None]:
     """Forget the secrets registered inside the block (for tests that fuzz parsers)."""
-    global _registered_ordered
     with _registry_lock:
-        saved, ordered = set(_registered), _registered_ordered
+        saved, refs = collections.OrderedDict(_secrets), dict(_form_refs)
     try:
         yield
     finally:
         with _registry_lock:
-            _registered.clear()
-            _registered.update(saved)
-            _registered_ordered = ordered
+            _secrets.clear()
+            _secrets.update(saved)
+            _form_refs.clear()
+            _form_refs.update(refs)
+            _state["dirty"] = True
 
 
 def registered_count() -> int:
     """How many secret forms are registered (for tests and debugging)."""
-    return len(_registered)
-
-
-def _iter_registered() -> Iterable[str]:
-    return tuple(_registered)
+    return len(_form_refs)

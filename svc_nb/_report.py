@@ -6,6 +6,7 @@ import enum
 import html
 import json
 import os
+import re
 import shutil
 import sys
 import textwrap
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, overload
 
+from svc_nb._exceptions import ArgumentTypeError, ArgumentValueError
 from svc_nb._redact import scrub, scrub_data
 
 if TYPE_CHECKING:
@@ -23,7 +25,11 @@ __all__ = ["Finding", "Report", "ReprMixin", "Status"]
 
 
 class Status(enum.StrEnum):
-    """Outcome of one check; ordered so that ``max()`` gives the worst."""
+    """Outcome of one check.
+
+    A ``StrEnum`` compares alphabetically, so ``max()`` of statuses means
+    nothing: use :attr:`rank` (``skip < ok < warn < fail``) or ``Report.worst``.
+    """
 
     OK = "ok"
     WARN = "warn"
@@ -59,9 +65,27 @@ def _coerce_status(value: Status | str) -> Status:
     try:
         return Status(str(value).lower())
     except ValueError:
-        raise ValueError(
-            f"status must be one of ok, warn, fail, skip (got {value!r})"
+        raise ArgumentValueError(
+            f"status must be one of ok, warn, fail, skip (got {value!r:.40})"
         ) from None
+
+
+_CAUSE_SHAPE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+
+
+def _coerce_cause(cause: Any, status: Status) -> str | None:
+    if cause is None:
+        return None
+    if status is Status.OK:
+        raise ArgumentValueError(
+            f"an ok finding has no cause (got cause={cause!r:.40}); leave cause=None"
+        )
+    text = cause.value if isinstance(cause, enum.Enum) else cause
+    if not isinstance(text, str) or len(text) > 64 or not _CAUSE_SHAPE.fullmatch(text):
+        raise ArgumentValueError(
+            f"cause must be a short snake_case code such as 'auth_failed', got {cause!r:.40}"
+        )
+    return str(text)
 
 
 class ReprMixin:
@@ -90,11 +114,15 @@ class Finding(ReprMixin):
     detail: str = ""
     fix: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
+    #: A stable snake_case code naming why the check did not pass (``None`` when ok).
+    #: One vocabulary across sections: see ``svc_nb.causes`` and docs/causes.md.
+    cause: str | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         if not isinstance(self.check, str) or not self.check:
-            raise TypeError("Finding.check must be a non-empty dotted id such as 'db.auth'")
+            raise ArgumentTypeError("Finding.check must be a non-empty dotted id such as 'db.auth'")
         object.__setattr__(self, "status", _coerce_status(self.status))
+        object.__setattr__(self, "cause", _coerce_cause(self.cause, self.status))
         # Belt and braces: whatever a section wrote, no known secret survives.
         for name in ("summary", "detail", "fix"):
             value = getattr(self, name)
@@ -118,6 +146,7 @@ class Finding(ReprMixin):
             "summary": self.summary,
             "detail": self.detail,
             "fix": self.fix,
+            "cause": self.cause,
             "data": _jsonable(dict(self.data)),
         }
 
@@ -137,7 +166,8 @@ def _jsonable(value: Any) -> Any:
         return value
     if isinstance(value, enum.Enum):
         return value.value
-    return str(value)
+    # Anything else is shown as text: scrubbed, since its str() was never seen by the scrubber.
+    return scrub(str(value))
 
 
 def _use_colour() -> bool:
@@ -155,12 +185,21 @@ class Report(ReprMixin):
         items = tuple(findings)
         for item in items:
             if not isinstance(item, Finding):
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"Report holds Finding objects, got {type(item).__name__}; "
                     "build one with svc_nb.Finding(check=..., status=..., summary=...)"
                 )
         self._findings = items
         self.title = title
+
+    @property
+    def title(self) -> str:
+        return self._title
+
+    @title.setter
+    def title(self, value: str) -> None:
+        # Titles are user text shown in every view: scrubbed like a finding's summary.
+        self._title = scrub(value if isinstance(value, str) else str(value))
 
     # -- collection behaviour -------------------------------------------------
     @property
@@ -246,7 +285,7 @@ class Report(ReprMixin):
         return json.dumps(self.to_dict(), **kwargs)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per finding: check, status, summary, detail, fix, data."""
+        """One row per finding: check, status, summary, detail, fix, cause, data."""
         import pandas as pd
 
         rows = [
@@ -256,11 +295,13 @@ class Report(ReprMixin):
                 "summary": f.summary,
                 "detail": f.detail,
                 "fix": f.fix,
+                "cause": f.cause,
                 "data": dict(f.data),
             }
             for f in self._findings
         ]
-        return pd.DataFrame(rows, columns=["check", "status", "summary", "detail", "fix", "data"])
+        columns = ["check", "status", "summary", "detail", "fix", "cause", "data"]
+        return pd.DataFrame(rows, columns=columns)
 
     def render_text(self, *, colour: bool | None = None, width: int | None = None) -> str:
         """The terminal table: status word, check id, summary, then indented detail and fix."""
@@ -332,7 +373,7 @@ class Report(ReprMixin):
             f'<div style="font-weight:bold;margin-bottom:4px">{esc(self.title)}: '
             f'<span style="color:{fg}">{self.worst.value.upper()}</span> '
             f'<span style="font-weight:normal">({counts["ok"]} ok, {counts["warn"]} warn, '
-            f'{counts["fail"]} fail, {counts["skip"]} skip)</span></div>'
+            f"{counts['fail']} fail, {counts['skip']} skip)</span></div>"
             '<table style="border-collapse:collapse;text-align:left">'
             '<thead><tr><th style="text-align:left">Status</th><th style="text-align:left">Check</th>'
             '<th style="text-align:left">Finding</th></tr></thead>'

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
@@ -22,6 +23,7 @@ from svc_nb._report import Finding, Report, Status
 __all__ = [
     "Deadline",
     "gather_checks",
+    "in_kernel",
     "is_patched",
     "patch_running_loop",
     "run",
@@ -49,6 +51,14 @@ class Deadline:
         return max(self.end - time.monotonic(), self.floor)
 
 
+def in_kernel() -> bool:
+    """Whether this code runs in a Jupyter kernel (ipykernel's shell), without importing IPython."""
+    ipython = sys.modules.get("IPython")
+    get = getattr(ipython, "get_ipython", None) if ipython else None
+    shell = get() if callable(get) else None
+    return shell is not None and "ipykernel" in type(shell).__module__
+
+
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     return asyncio._get_running_loop()
 
@@ -65,13 +75,19 @@ def patchable(loop: asyncio.AbstractEventLoop) -> bool:
 
 
 def patch_running_loop() -> bool:
-    """Make this thread's running loop reentrant, once. Returns whether it is patched."""
+    """Make this thread's running loop reentrant, once. Returns whether it is patched.
+
+    Only inside a Jupyter kernel: the patch replaces ``asyncio.run`` process-wide,
+    which a script or server must not have done to it behind its back (it would
+    ignore uvloop's ``loop_factory`` and hang on futures of other loops).
+    Elsewhere :func:`run` uses a worker thread instead.
+    """
     loop = _running_loop()
     if loop is None:
         return False
     if is_patched(loop):
         return True
-    if not patchable(loop):
+    if not patchable(loop) or not in_kernel():
         return False
     with _patch_lock:
         import nest_asyncio2
@@ -90,7 +106,9 @@ def _run_in_thread(awaitable: Awaitable[T]) -> T:
     def _target() -> T:
         return context.run(asyncio.run, _main())
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="svc_nb-run") as pool:
+    with concurrent.futures.ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="svc_nb-run"
+    ) as pool:
         return pool.submit(_target).result()
 
 
@@ -154,7 +172,10 @@ async def _run_one(name: str, factory: CheckFactory, timeout: float) -> list[Fin
                 summary=f"{name} did not finish within {timeout:g} s",
                 detail="The check was cancelled at its timeout; the peer accepted but did not answer in time, or the host is unreachable.",
                 fix=f"Check that the service behind {name} is up and reachable, or raise the timeout (timeout={timeout * 2:g}).",
-                data={"elapsed_ms": round((time.perf_counter() - started) * 1000, 1), "timeout_s": timeout},
+                data={
+                    "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "timeout_s": timeout,
+                },
             )
         ]
     except Exception as exc:  # a crashing check must not hide the others

@@ -3,82 +3,34 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from svc_nb._diagnose import diagnose
-from svc_nb._resources import notebook_paths
+from svc_nb._notebook_copy import NotebookCopyError, copy_notebooks
 from svc_nb._runtime import run
 
 __all__ = ["copy_notebooks", "main"]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-MANIFEST = ".svc-nb-manifest.json"
 DEFAULT_DEST = "svc-nb-notebooks"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def copy_notebooks(dest: str | os.PathLike[str], *, force: bool = False) -> list[tuple[Path, str]]:
-    """Copy the bundled notebooks into ``dest``; returns (path, action) pairs.
-
-    A manifest remembers what svc_nb wrote, so an unchanged copy is refreshed
-    but a notebook the user edited (or wrote) is kept unless ``force``.
-    """
-    target = Path(dest)
-    target.mkdir(parents=True, exist_ok=True)
-    manifest_path = target / MANIFEST
-    try:
-        manifest: dict[str, str] = json.loads(manifest_path.read_text())
-    except (OSError, ValueError):
-        manifest = {}
-    actions: list[tuple[Path, str]] = []
-    for source in notebook_paths():
-        out = target / source.name
-        new_hash = _sha256(source)
-        if out.exists():
-            current = _sha256(out)
-            if current == new_hash:
-                actions.append((out, "unchanged"))
-                manifest[source.name] = new_hash
-                continue
-            if manifest.get(source.name) != current and not force:
-                actions.append((out, "kept (you changed it; --force overwrites)"))
-                continue
-            action = "updated"
-        else:
-            action = "written"
-        shutil.copyfile(source, out)
-        manifest[source.name] = new_hash
-        actions.append((out, action))
-    manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    return actions
-
-
-def _load_env_file(path: str) -> dict[str, str]:
-    from svc_nb.env import EnvFileError, read_env_file
+def _doctor_environ(env_file: str | None) -> dict[str, str]:
+    """os.environ, with the --env-file's values where the shell set none (env.merged_environ)."""
+    from svc_nb.env import EnvFileError, merged_environ
 
     try:
-        return read_env_file(path)
+        return merged_environ(env_file or None)
     except EnvFileError as exc:
         print(f"svc-nb: --env-file: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE) from None
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
-    environ = dict(os.environ)
-    if args.env_file:
-        # The file fills in what the shell did not set, as svc-infra's dotenv loading does.
-        for key, value in _load_env_file(args.env_file).items():
-            environ.setdefault(key, value)
+    environ = _doctor_environ(args.env_file)
     report = run(diagnose(environ, timeout=args.timeout))
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
@@ -87,15 +39,27 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAIL
 
 
-def _cmd_notebooks(args: argparse.Namespace) -> int:
-    for path, action in copy_notebooks(args.dest, force=args.force):
+def _copy_and_list(dest: str, force: bool) -> int | None:
+    """Copy the notebooks and list what happened; an exit status if DEST cannot take them."""
+    try:
+        actions = copy_notebooks(dest, force=force)
+    except NotebookCopyError as exc:
+        print(f"svc-nb: {exc}", file=sys.stderr)
+        return exc.exit_code
+    for path, action in actions:
         print(f"{action:>10}  {path}")
-    return EXIT_OK
+    return None
+
+
+def _cmd_notebooks(args: argparse.Namespace) -> int:
+    failed = _copy_and_list(args.dest, args.force)
+    return EXIT_OK if failed is None else failed
 
 
 def _cmd_lab(args: argparse.Namespace) -> int:
-    for path, action in copy_notebooks(args.dest, force=args.force):
-        print(f"{action:>10}  {path}")
+    failed = _copy_and_list(args.dest, args.force)
+    if failed is not None:
+        return failed
     try:
         import jupyterlab  # noqa: F401
     except ImportError:

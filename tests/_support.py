@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import pwd
 import shutil
@@ -25,7 +26,26 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-PG_BIN = Path("/usr/lib/postgresql") / sorted(os.listdir("/usr/lib/postgresql"))[-1] / "bin"
+
+
+@functools.cache
+def pg_bin() -> Path:
+    """The newest installed PostgreSQL's bin directory, looked up on first use.
+
+    Not at import: collecting the tests must work on a machine without PostgreSQL.
+    """
+    root = Path("/usr/lib/postgresql")
+    versions = sorted(os.listdir(root)) if root.is_dir() else []
+    if not versions:
+        raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql")
+    return root / versions[-1] / "bin"
+
+
+def __getattr__(name: str) -> Path:
+    if name == "PG_BIN":
+        return pg_bin()
+    raise AttributeError(name)
+
 LOCAL_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -183,7 +203,7 @@ class PostgresCluster:
         self.sock.mkdir()
         os.chown(self.sock, pw.pw_uid, pw.pw_gid)
         pwfile = self.base / "pw"
-        init = [str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync"]
+        init = [str(pg_bin() / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync"]
         if self.password is not None:
             pwfile.write_text(self.password + "\n")
             os.chown(pwfile, pw.pw_uid, pw.pw_gid)
@@ -207,7 +227,7 @@ class PostgresCluster:
         (self.data / "pg_hba.conf").write_text(
             "local all all trust\n" + "\n".join(self.hba) + "\n"
         )
-        _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.base / "log"),
+        _as_postgres([str(pg_bin() / "pg_ctl"), "-D", str(self.data), "-l", str(self.base / "log"),
                       "-w", "-t", "30", "start"])
         return self
 
@@ -223,13 +243,13 @@ class PostgresCluster:
             (self.data / name).chmod(0o600)
 
     def psql(self, sql: str, db: str = "postgres") -> str:
-        out = _as_postgres([str(PG_BIN / "psql"), "-h", str(self.sock), "-p", str(self.port),
+        out = _as_postgres([str(pg_bin() / "psql"), "-h", str(self.sock), "-p", str(self.port),
                             "-U", "postgres", "-d", db, "-Atc", sql])
         return out.stdout
 
     def stop(self, mode: str = "fast") -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
-            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"])
+            _as_postgres([str(pg_bin() / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"])
 
     def __enter__(self) -> PostgresCluster:
         return self.start()

@@ -49,3 +49,16 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(prefixes):
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def isolated_secret_registry() -> Iterator[None]:
+    """Every test starts and ends with the secret registry as it found it.
+
+    Parsers register every password they read: a fuzzed "password" such as
+    'postgresql' must not stay registered and mask ordinary words in later tests.
+    """
+    from svc_nb import _redact
+
+    with _redact.isolated_registry():
+        yield

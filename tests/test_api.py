@@ -12,7 +12,7 @@ from pathlib import Path
 import svc_nb
 
 EXPECTED = {
-    "Finding", "Report", "Status", "__version__", "cache", "cors", "db", "diagnose", "env",
+    "ArgumentTypeError", "ArgumentValueError", "Finding", "Report", "Status", "SvcNbError", "__version__", "cache", "causes", "cors", "db", "demo", "diagnose", "env",
     "migrations", "oauth", "plots", "run", "support", "tokens", "webhooks", "widgets",
 }
 
@@ -87,6 +87,25 @@ def test_wheel_contains_notebooks(tmp_path: Path) -> None:
     assert "svc_nb/py.typed" in names
 
 
-def test_submodules_import_cleanly() -> None:
-    for name in ("_report", "_redact", "_runtime", "_diagnose", "env", "cli"):
-        importlib.import_module(f"svc_nb.{name}")
+def test_submodules_import_cleanly_and_export_what_they_list() -> None:
+    for name in ("_report", "_redact", "_runtime", "_diagnose", "_validate", "_explain", "env", "cli"):
+        module = importlib.import_module(f"svc_nb.{name}")
+        missing = [n for n in getattr(module, "__all__", ()) if not hasattr(module, n)]
+        assert missing == [], f"svc_nb.{name}.__all__ lists names it lacks: {missing}"
+
+
+def test_every_svc_nb_exception_derives_from_the_root() -> None:
+    """One tree: whatever a section raises for misuse, `except svc_nb.SvcNbError` catches it."""
+    import inspect
+    import pkgutil
+
+    offenders = []
+    for info in pkgutil.walk_packages(svc_nb.__path__, "svc_nb."):
+        if info.name.endswith("__main__") or "._notebooks" in info.name:
+            continue
+        module = importlib.import_module(info.name)
+        for name, obj in vars(module).items():
+            if (inspect.isclass(obj) and issubclass(obj, Exception) and obj.__module__ == info.name
+                    and not issubclass(obj, svc_nb.SvcNbError)):
+                offenders.append(f"{info.name}.{name}")
+    assert offenders == []

@@ -10,7 +10,9 @@ pytestmark = pytest.mark.notebook
 
 
 def test_notebook_02_redis() -> None:
-    nb = execute_notebook(NOTEBOOKS / "02_redis.ipynb", {"REDIS_URL": LOCAL_REDIS_URL, "SVC_NB_TIMEOUT": "3"})
+    nb = execute_notebook(
+        NOTEBOOKS / "02_redis.ipynb", {"REDIS_URL": LOCAL_REDIS_URL, "SVC_NB_TIMEOUT": "3"}
+    )
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
     text = notebook_text_outputs(nb)
@@ -33,6 +35,9 @@ def test_notebook_02_redis() -> None:
     import nbformat
 
     stored = nbformat.read(NOTEBOOKS / "02_redis.ipynb", as_version=4)
-    assert all(not c.get("outputs") and c.get("execution_count") is None
-               for c in stored.cells if c.cell_type == "code")
+    assert all(
+        not c.get("outputs") and c.get("execution_count") is None
+        for c in stored.cells
+        if c.cell_type == "code"
+    )
     assert "parameters" in stored.cells[1].metadata.get("tags", [])

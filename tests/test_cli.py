@@ -91,3 +91,85 @@ def test_notebooks_never_overwrites_a_foreign_file(tmp_path: Path) -> None:
 def test_lab_help() -> None:
     result = _run("lab", "--help")
     assert result.returncode == 0 and "JupyterLab" in result.stdout
+
+
+def _notebook_names() -> list[str]:
+    from svc_nb._resources import notebook_paths
+
+    return [p.name for p in notebook_paths()]
+
+
+@pytest.mark.parametrize("link_name", ["manifest", "notebook"])
+def test_notebooks_never_write_through_a_symlink(
+    tmp_path: Path, link_name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "nbs"
+    dest.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    name = ".svc-nb-manifest.json" if link_name == "manifest" else _notebook_names()[0]
+    (dest / name).symlink_to(victim)
+    for force in ([], ["--force"]):
+        assert main(["notebooks", str(dest), *force]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "symbolic link" in err and name in err
+        assert "Traceback" not in err
+    assert victim.read_text() == "precious"
+    assert (dest / name).is_symlink()
+    assert [p.name for p in dest.iterdir()] == [name]  # nothing written before refusing
+
+
+def test_notebooks_refuse_a_fifo_named_like_a_notebook(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    os.mkfifo(tmp_path / _notebook_names()[0])
+    assert main(["notebooks", str(tmp_path)]) == 2  # reading it would block forever
+    assert "not a regular file" in capsys.readouterr().err
+
+
+def test_notebooks_write_via_a_temporary_file_in_dest(tmp_path: Path) -> None:
+    # A hard link to the destination name must not see the new content: the name is replaced.
+    name = _notebook_names()[0]
+    (tmp_path / name).write_text("user notes")
+    other = tmp_path / "other-name"
+    os.link(tmp_path / name, other)
+    copy_notebooks(tmp_path, force=True)
+    assert other.read_text() == "user notes"
+    assert (tmp_path / name).read_text() != "user notes"
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("where", ["file", "/proc/x", "/sys/x", "/proc"])
+def test_notebooks_into_a_file_or_virtual_fs_is_a_usage_error(tmp_path: Path, where: str) -> None:
+    if where == "file":
+        target = tmp_path / "a-file"
+        target.write_text("not a folder")
+        where = str(target)
+    for command in ("notebooks", "lab"):
+        result = _run(command, where)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("svc-nb: ")
+        assert "Traceback" not in result.stderr
+        assert ("a file, not a folder" if where.endswith("a-file") else "virtual file system") in result.stderr
+        assert result.stdout == ""
+
+
+def test_notebooks_where_no_folder_can_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x")
+    result = _run("notebooks", str(tmp_path / "a-file" / "sub"))
+    assert result.returncode == 2 and "cannot create the folder" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_a_linked_destination_folder_is_followed(tmp_path: Path) -> None:
+    # DEST itself may be a link the user made (~/nbs -> /data/nbs); links *inside* it are refused.
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "nbs").symlink_to(real, target_is_directory=True)
+    assert main(["notebooks", str(tmp_path / "nbs")]) == 0
+    assert sorted(p.name for p in real.glob("*.ipynb")) == _notebook_names()
+
+
+def test_notebooks_keep_a_corrupt_manifest_harmless(tmp_path: Path) -> None:
+    (tmp_path / ".svc-nb-manifest.json").write_text("[1, 2")
+    actions = dict((p.name, a) for p, a in copy_notebooks(tmp_path))
+    assert set(actions.values()) == {"written"}
+    assert json.loads((tmp_path / ".svc-nb-manifest.json").read_text()).keys() == actions.keys()

@@ -42,7 +42,9 @@ def make_app(**cors_options: Any) -> Starlette:
         Route("/items", _items, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
         Route("/boom", _boom),
     ]
-    middleware = [Middleware(CORSMiddleware, **cors_options)] if cors_options.get("allow_origins") else []
+    middleware = (
+        [Middleware(CORSMiddleware, **cors_options)] if cors_options.get("allow_origins") else []
+    )
     return Starlette(routes=routes, middleware=middleware)
 
 
@@ -51,7 +53,9 @@ class UvicornThread:
 
     def __init__(self, app: Any) -> None:
         self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="off")
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="off"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -76,7 +80,9 @@ class UvicornThread:
 @pytest.fixture(scope="module")
 def strict() -> Iterator[str]:
     """One allowed origin, GET/POST, Content-Type only, no credentials."""
-    app = make_app(allow_origins=[FRONT], allow_methods=["GET", "POST"], allow_headers=["content-type"])
+    app = make_app(
+        allow_origins=[FRONT], allow_methods=["GET", "POST"], allow_headers=["content-type"]
+    )
     with UvicornThread(app) as server:
         yield server.url
 
@@ -84,7 +90,9 @@ def strict() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def generous() -> Iterator[str]:
     """svc-infra's typical production setup: explicit origin, credentials, * methods/headers."""
-    app = make_app(allow_origins=[FRONT], allow_credentials=True, allow_methods=["*"], allow_headers=["*"])
+    app = make_app(
+        allow_origins=[FRONT], allow_credentials=True, allow_methods=["*"], allow_headers=["*"]
+    )
     with UvicornThread(app) as server:
         yield server.url
 
@@ -107,7 +115,10 @@ def no_cors() -> Iterator[str]:
 _BAD: dict[str, dict[str, Any]] = {
     "/multi": {"Access-Control-Allow-Origin": f"{FRONT}, http://other.test"},
     "/null": {"Access-Control-Allow-Origin": "null"},
-    "/novary": {"Access-Control-Allow-Origin": FRONT, "Access-Control-Allow-Headers": "authorization"},
+    "/novary": {
+        "Access-Control-Allow-Origin": FRONT,
+        "Access-Control-Allow-Headers": "authorization",
+    },
     "/star-cred": {
         "Access-Control-Allow-Origin": "*",
         "Access-Control-Allow-Credentials": "true",
@@ -129,6 +140,12 @@ _BAD: dict[str, dict[str, Any]] = {
         "Access-Control-Allow-Origin": "*",
         "Access-Control-Allow-Headers": "authorization",
         "Access-Control-Max-Age": "100000",
+    },
+    # a superscript two: str.isdigit() says yes, int() says no
+    "/maxage-odd": {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Headers": "authorization",
+        "Access-Control-Max-Age": "\u00b2",
     },
 }
 
@@ -176,7 +193,9 @@ def bad() -> Iterator[str]:
 def test_needs_preflight_rules() -> None:
     assert not cors.needs_preflight("GET")
     assert not cors.needs_preflight("post", {"Content-Type": "application/x-www-form-urlencoded"})
-    assert not cors.needs_preflight("POST", ["Content-Type: text/plain; charset=utf-8", "Accept: */*"])
+    assert not cors.needs_preflight(
+        "POST", ["Content-Type: text/plain; charset=utf-8", "Accept: */*"]
+    )
     assert cors.needs_preflight("POST", {"Content-Type": "application/json"})
     assert cors.needs_preflight("GET", ["Authorization"])
     assert cors.needs_preflight("PUT")
@@ -186,9 +205,15 @@ def test_needs_preflight_rules() -> None:
     reasons = cors.preflight_reasons("patch", {"Content-Type": "application/json"})
     assert any("'patch' as written" in r for r in reasons)
     assert any("application/json" in r for r in reasons)
-    assert any("Authorization is never" in r for r in cors.preflight_reasons("GET", "Authorization"))
-    assert cors.unsafe_header_names(["X-B", "authorization", "Accept", "Content-Type: application/json"]) == [
-        "authorization", "content-type", "x-b",
+    assert any(
+        "Authorization is never" in r for r in cors.preflight_reasons("GET", "Authorization")
+    )
+    assert cors.unsafe_header_names(
+        ["X-B", "authorization", "Accept", "Content-Type: application/json"]
+    ) == [
+        "authorization",
+        "content-type",
+        "x-b",
     ]
 
 
@@ -212,7 +237,10 @@ def test_parsers_never_raise(method: str, headers: Any) -> None:
 
 
 def test_parse_origins_env() -> None:
-    assert cors.parse_origins_env("http://a.test, https://b.test,") == ["http://a.test", "https://b.test"]
+    assert cors.parse_origins_env("http://a.test, https://b.test,") == [
+        "http://a.test",
+        "https://b.test",
+    ]
     assert cors.parse_origins_env('["http://a.test"]') == ["http://a.test"]
     assert cors.parse_origins_env("  ") == []
 
@@ -229,7 +257,9 @@ async def test_simple_get_allowed(strict: str) -> None:
 
 
 async def test_disallowed_origin(strict: str) -> None:
-    report = await cors.preflight(f"{strict}/items", "http://evil.test:8080", headers=["Authorization"])
+    report = await cors.preflight(
+        f"{strict}/items", "http://evil.test:8080", headers=["Authorization"]
+    )
     pre = report["cors.preflight"]
     assert pre.status is Status.FAIL
     assert pre.data["rejected"] == ["origin", "headers"]  # Starlette's own 400 body, decoded
@@ -274,7 +304,11 @@ async def test_svc_infra_typical_config_passes(generous: str) -> None:
         f"{generous}/items",
         FRONT,
         method="PATCH",
-        headers={"Authorization": "Bearer abc.def", "Content-Type": "application/json", "X-Req": "1"},
+        headers={
+            "Authorization": "Bearer abc.def",
+            "Content-Type": "application/json",
+            "X-Req": "1",
+        },
         credentials=True,
         send_actual=True,
     )
@@ -288,7 +322,9 @@ async def test_star_origin_without_and_with_credentials(anyone: str) -> None:
     plain = await cors.preflight(f"{anyone}/items", FRONT, headers=["X-Custom"])
     assert plain["cors.preflight.origin"].summary == "any origin allowed (*)"
     assert plain.ok
-    with_creds = await cors.preflight(f"{anyone}/items", FRONT, headers=["X-Custom"], credentials=True)
+    with_creds = await cors.preflight(
+        f"{anyone}/items", FRONT, headers=["X-Custom"], credentials=True
+    )
     finding = with_creds["cors.preflight.origin"]
     assert finding.status is Status.FAIL and "credentials" in finding.summary
     assert f"CORS_ALLOW_ORIGINS={FRONT} (not *)" in finding.fix
@@ -343,7 +379,12 @@ async def test_failing_preflight(bad: str) -> None:
 
 async def test_star_with_credentials_from_a_hand_written_server(bad: str) -> None:
     report = await cors.preflight(
-        f"{bad}/star-cred", FRONT, method="PUT", headers=["X-Custom"], credentials=True, send_actual=True
+        f"{bad}/star-cred",
+        FRONT,
+        method="PUT",
+        headers=["X-Custom"],
+        credentials=True,
+        send_actual=True,
     )
     assert report["cors.preflight.origin"].status is Status.FAIL
     methods = report["cors.preflight.methods"]
@@ -353,7 +394,9 @@ async def test_star_with_credentials_from_a_hand_written_server(bad: str) -> Non
 
 
 async def test_authorization_never_covered_by_star(bad: str) -> None:
-    report = await cors.preflight(f"{bad}/wild", FRONT, method="PUT", headers=["Authorization", "X-Other"])
+    report = await cors.preflight(
+        f"{bad}/wild", FRONT, method="PUT", headers=["Authorization", "X-Other"]
+    )
     headers = report["cors.preflight.headers"]
     assert headers.status is Status.FAIL
     assert headers.data["missing"] == ["authorization"]
@@ -369,7 +412,9 @@ async def test_echo_without_vary(bad: str) -> None:
 
 
 async def test_credentials_flag_is_case_sensitive(bad: str) -> None:
-    report = await cors.preflight(f"{bad}/cred-case", FRONT, headers=["Authorization"], credentials=True)
+    report = await cors.preflight(
+        f"{bad}/cred-case", FRONT, headers=["Authorization"], credentials=True
+    )
     finding = report["cors.preflight.credentials"]
     assert finding.status is Status.FAIL and "True" in finding.summary
 
@@ -378,8 +423,13 @@ async def test_max_age_capped_by_browsers(bad: str) -> None:
     report = await cors.preflight(f"{bad}/maxage", FRONT, headers=["Authorization"])
     finding = report["cors.preflight.max_age"]
     assert finding.data["effective_s"] == {"Chromium": 7200, "Firefox": 86400}
-    assert "Chromium caps it at 7200 s" in finding.summary and "Firefox caps it at 86400 s" in finding.summary
-    default = (await cors.preflight(f"{bad}/novary", FRONT, headers=["Authorization"]))["cors.preflight.max_age"]
+    assert (
+        "Chromium caps it at 7200 s" in finding.summary
+        and "Firefox caps it at 86400 s" in finding.summary
+    )
+    default = (await cors.preflight(f"{bad}/novary", FRONT, headers=["Authorization"]))[
+        "cors.preflight.max_age"
+    ]
     assert default.data["effective_s"]["Chromium"] == 5
 
 
@@ -393,12 +443,19 @@ async def test_max_age_capped_by_browsers(bad: str) -> None:
         ("http://127.0.0.1:99999/x", FRONT, "GET", "cannot parse"),
         ("http://127.0.0.1:1/x", "http://localhost:3000/", "GET", "no trailing slash"),
         ("http://127.0.0.1:1/x", "http://localhost:3000/app", "GET", "no path"),
-        ("http://127.0.0.1:1/x", "HTTP://LOCALHOST:80", "GET", "browsers send it as http://localhost"),
+        (
+            "http://127.0.0.1:1/x",
+            "HTTP://LOCALHOST:80",
+            "GET",
+            "browsers send it as http://localhost",
+        ),
         ("http://127.0.0.1:1/x", FRONT, "GET X", "not a method"),
         ("http://127.0.0.1:1/x", FRONT, "TRACE", "not a method"),
     ],
 )
-async def test_malformed_input_is_a_finding(url: str, origin: str, method: str, expect: str) -> None:
+async def test_malformed_input_is_a_finding(
+    url: str, origin: str, method: str, expect: str
+) -> None:
     report = await cors.preflight(url, origin, method=method)
     assert report["cors.input"].status is Status.FAIL
     assert expect in report["cors.input"].summary
@@ -432,7 +489,9 @@ async def test_secret_header_values_stay_masked(generous: str) -> None:
 
 
 async def test_diagnose_builder(strict: str, no_cors: str) -> None:
-    builder = cors._diagnose
+    from svc_nb._diagnose import _builders
+
+    builder = _builders["cors"][1]
     skipped = await builder({}, 2.0)
     assert isinstance(skipped, Finding) and "SVC_NB_SERVICE_URL" in skipped.summary
     no_origins = await builder({"SVC_NB_SERVICE_URL": f"{no_cors}/items"}, 2.0)
@@ -444,3 +503,185 @@ async def test_diagnose_builder(strict: str, no_cors: str) -> None:
     from svc_nb._diagnose import registered_checks
 
     assert "cors" in registered_checks()
+
+
+# -- causes ---------------------------------------------------------------------------
+
+
+async def test_non_ok_findings_carry_their_cause(strict: str, no_cors: str, bad: str) -> None:
+    disallowed = await cors.preflight(
+        f"{strict}/items", "http://evil.test:8080", headers=["Authorization"]
+    )
+    assert disallowed["cors.preflight"].cause == "preflight_rejected"
+    assert disallowed["cors.preflight.origin"].cause == "origin_not_allowed"
+    assert disallowed["cors.preflight.headers"].cause == "header_not_allowed"
+    method = await cors.preflight(f"{strict}/items", FRONT, method="PUT")
+    assert method["cors.preflight.methods"].cause == "method_not_allowed"
+    assert method["cors.request"].cause == "request_not_sent"
+    credentials = await cors.preflight(f"{strict}/items", FRONT, credentials=True)
+    assert credentials["cors.request.credentials"].cause == "credentials_not_allowed"
+    assert (await cors.preflight(f"{no_cors}/items", FRONT, headers=["Authorization"]))[
+        "cors.preflight"
+    ].cause == "no_cors_middleware"
+    boom = (await cors.preflight(f"{strict}/boom", FRONT))["cors.request"]
+    assert boom.cause == cors.CorsCause.MISSING_ON_ERROR
+    assert "a 500 without CORS headers" in cors.CorsCause.MISSING_ON_ERROR.description.replace(
+        "a 5xx answered", "a 500"
+    )
+    assert (await cors.preflight(f"{bad}/multi", FRONT))[
+        "cors.request.origin"
+    ].cause == "multiple_origins"
+    null = await cors.preflight(f"{bad}/null", FRONT)
+    assert null["cors.request.origin"].cause == "origin_mismatch"
+    sandboxed = await cors.preflight(f"{bad}/null", "null")
+    assert sandboxed["cors.request.origin"].cause == "null_origin_allowed"
+    assert (await cors.preflight(f"{bad}/redirect", FRONT, headers=["Authorization"]))[
+        "cors.preflight"
+    ].cause == "preflight_redirect"
+    assert (await cors.preflight(f"{bad}/error", FRONT, method="DELETE"))[
+        "cors.preflight"
+    ].cause == "preflight_status"
+    star = await cors.preflight(
+        f"{bad}/star-cred", FRONT, method="PUT", headers=["X-Custom"], credentials=True
+    )
+    assert {
+        star[c].cause
+        for c in ("cors.preflight.origin", "cors.preflight.methods", "cors.preflight.headers")
+    } == {"wildcard_with_credentials"}
+    wild = await cors.preflight(f"{bad}/wild", FRONT, method="PUT", headers=["Authorization"])
+    assert wild["cors.preflight.headers"].cause == "authorization_not_covered"
+    novary = await cors.preflight(f"{bad}/novary", FRONT, headers=["Authorization"])
+    assert novary["cors.preflight.vary"].cause == "missing_vary_origin"
+    odd = await cors.preflight(f"{bad}/maxage-odd", FRONT, headers=["Authorization"])
+    assert odd["cors.preflight.max_age"].cause == "max_age_invalid"
+    for finding in [*disallowed, *method, *credentials, *star, *wild, *novary, *odd]:
+        assert (finding.cause is None) == (finding.status is Status.OK), finding
+
+
+async def test_transport_failures_carry_shared_causes(
+    refused_port: int, silent_server: Any
+) -> None:
+    refused = await cors.preflight(f"http://127.0.0.1:{refused_port}/x", FRONT, timeout=2)
+    assert refused["cors.preflight"].cause == "connect_failed"
+    assert "exception" not in refused["cors.preflight"].data
+    hung = await cors.preflight(f"http://127.0.0.1:{silent_server.port}/x", FRONT, timeout=0.5)
+    assert hung["cors.preflight"].cause == "timeout"
+
+
+async def test_diagnose_skips_carry_causes() -> None:
+    from svc_nb._diagnose import _builders
+
+    builder = _builders["cors"][1]
+    assert (await builder({}, 1.0)).cause == "not_configured"  # type: ignore[union-attr]
+    no_origins = await builder({"SVC_NB_SERVICE_URL": "http://127.0.0.1:1/x"}, 1.0)
+    assert no_origins.cause == "no_origins"  # type: ignore[union-attr]
+
+
+# -- input no browser could send: a finding or a clear error, never a traceback --------------
+
+
+@pytest.mark.parametrize(
+    ("path", "expect"),
+    [
+        pytest.param("/items\r\nX-Injected: 1", "control character", id="crlf"),
+        pytest.param("/items\x00", "control character", id="nul"),
+        pytest.param("/items\n", "control character", id="trailing-lf"),
+        pytest.param("/" + "a" * 70_000, "70,", id="70KB-path"),
+    ],
+)
+async def test_bad_urls_are_input_findings(strict: str, path: str, expect: str) -> None:
+    report = await cors.preflight(f"{strict}{path}", FRONT)
+    finding = report["cors.input"]
+    assert finding.status is Status.FAIL and finding.cause == "bad_url"
+    assert expect in finding.summary
+    assert len(finding.summary) < 400  # the 70 KB URL is not echoed whole
+
+
+async def test_international_origin_is_named_as_browsers_send_it(strict: str) -> None:
+    report = await cors.preflight(f"{strict}/items", "https://ü.com")
+    finding = report["cors.input"]
+    assert finding.cause == "bad_origin"
+    assert "https://xn--tda.com" in finding.summary
+    assert cors.check_origin("https://xn--tda.com") is None
+    # and the punycode origin itself is probed normally
+    assert (await cors.preflight(f"{strict}/items", "https://xn--tda.com")).get(
+        "cors.input"
+    ) is None
+
+
+@pytest.mark.parametrize(
+    ("origin", "expect"),
+    [
+        ("http://localhost:3000\x00", "control character"),
+        ("http://a\r\n.test", "control character"),
+        pytest.param("https://" + "ü" * 300 + ".com", "DNS names", id="300-char-idn"),
+    ],
+)
+async def test_bad_origins_are_input_findings(strict: str, origin: str, expect: str) -> None:
+    finding = (await cors.preflight(f"{strict}/items", origin))["cors.input"]
+    assert finding.cause == "bad_origin" and expect in finding.summary
+
+
+@pytest.mark.parametrize(
+    ("headers", "expect"),
+    [
+        ({"X-Note": "a\r\nX-Injected: 1"}, "control character"),
+        ({"X-Note": "a\x00b"}, "control character"),
+        ({"X-Note": "naïve"}, "non-ASCII"),
+        ({"X-Bad Name": "1"}, "not a valid header name"),
+        ([("X-A\nX-B", "1")], "not a valid header name"),
+    ],
+)
+async def test_bad_headers_are_input_findings(strict: str, headers: Any, expect: str) -> None:
+    finding = (await cors.preflight(f"{strict}/items", FRONT, headers=headers, send_actual=True))[
+        "cors.input"
+    ]
+    assert finding.cause == "bad_header" and expect in finding.summary
+
+
+@pytest.mark.parametrize(
+    ("timeout", "error"),
+    [
+        ("1", TypeError),
+        (None, TypeError),
+        (True, TypeError),
+        (0, ValueError),
+        (-1, ValueError),
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+    ],
+)
+async def test_bad_timeouts_raise_at_once(
+    silent_server: Any, timeout: Any, error: type[Exception]
+) -> None:
+    from svc_nb import SvcNbError
+
+    started = time.perf_counter()
+    with pytest.raises(error, match="timeout") as info:
+        await cors.preflight(f"http://127.0.0.1:{silent_server.port}/x", FRONT, timeout=timeout)
+    assert time.perf_counter() - started < 0.5
+    assert isinstance(info.value, SvcNbError)
+
+
+async def test_wrong_argument_types_raise_svc_nb_errors() -> None:
+    from svc_nb import SvcNbError
+
+    with pytest.raises(TypeError, match="headers must be") as info:
+        await cors.preflight("http://127.0.0.1:1/x", FRONT, headers=5)
+    assert isinstance(info.value, SvcNbError)
+    with pytest.raises(TypeError, match="method must be") as info:
+        await cors.preflight("http://127.0.0.1:1/x", FRONT, method=None)  # type: ignore[arg-type]
+    assert isinstance(info.value, SvcNbError)
+
+
+def test_rules_stay_linear_on_megabyte_input() -> None:
+    big = "a" * 1_000_000
+    started = time.perf_counter()
+    assert cors.check_origin("https://" + big) is None  # long, but a syntactically valid origin
+    assert cors.check_origin("https://" + big + "/") is not None
+    assert cors.check_origin("https://" + "ü" * 1_000_000) is not None
+    assert cors.needs_preflight("GET", {"Accept-Language": big})
+    assert cors.needs_preflight("GET", {"Range": "bytes=" + "1" * 1_000_000 + "-x"})
+    assert cors.unsafe_header_names([big + ": 1"]) == [big]
+    assert len(cors.parse_origins_env(",".join(["http://a.test"] * 50_000))) == 50_000
+    assert time.perf_counter() - started < 2.0

@@ -14,7 +14,6 @@ import base64
 import json
 import string
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from svc_nb import Report, _redact, cache, cors, db, env, migrations, oauth, tokens
+from svc_nb import Report, cache, cors, db, env, migrations, oauth, tokens
 from svc_nb.webhooks import (
     AttemptsError,
-    _signing,
     detect_scheme,
     load_attempts,
     parse_headers,
@@ -41,21 +39,6 @@ SOME = settings(max_examples=250, deadline=None)
 # File-writing properties: each example writes a small folder/file (cheap, but not free).
 FILES = settings(max_examples=200, deadline=None)
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
-
-
-@pytest.fixture(autouse=True)
-def isolated_secret_registry() -> Iterator[None]:
-    """Fuzzed 'secrets' are registered for masking; forget them so other tests are unaffected."""
-    signing_seen = set(_signing._registered_here)
-    token_keys = set(tokens._registered_keys)
-    with _redact.isolated_registry():
-        yield
-    # The sections' "already registered" caches must forget them too, or a later test using
-    # the same value would skip registering it.
-    _signing._registered_here.clear()
-    _signing._registered_here.update(signing_seen)
-    tokens._registered_keys.clear()
-    tokens._registered_keys.update(token_keys)
 
 
 # -- strategies ------------------------------------------------------------------------------------

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+import time
 
 import jwt
 
 from svc_nb import tokens
 from svc_nb.widgets import jwt_inspector
 from svc_nb.widgets._jwt import timeline_svg
+from tests._widgets import displayed, type_into
 
 NOW = 1_750_000_000
 SECRET = "widget-secret-0123456789abcdef-ABCDEFG"
@@ -33,6 +37,7 @@ def test_updates_on_every_change_and_never_echoes_the_key() -> None:
     inspector.key.value = "another-secret-0123456789abcdef-XYZ"
     seen.append(inspector.output.value)
     assert 'data-verdict="invalid"' in seen[-1] and "signature mismatch" in seen[-1]
+    assert inspector.report["tokens.signature"].cause == "bad_signature"
 
     inspector.key.value = SECRET
     expired = tokens.make(secret=SECRET, lifetime=60, now=NOW - 90)  # 30 s late: skew
@@ -40,13 +45,16 @@ def test_updates_on_every_change_and_never_echoes_the_key() -> None:
     seen.append(inspector.output.value)
     assert 'data-verdict="invalid"' in seen[-1] and "expired 30 s ago" in seen[-1]
     assert "leeway=31" in seen[-1] and "stripped" in seen[-1]
+    assert inspector.report["tokens.exp"].cause == "expired_clock_skew"
+    assert inspector.report["tokens.input"].cause == "pasted_decoration"
 
     inspector.leeway.value = 35
     seen.append(inspector.output.value)
     assert 'data-verdict="valid"' in seen[-1]
     assert "accepted only thanks to leeway=35" in seen[-1]
+    assert inspector.report["tokens.exp"].cause == "accepted_by_leeway"
 
-    for page in seen:
+    for page in [*seen, displayed(inspector)]:
         assert SECRET not in page
         assert "another-secret-0123456789abcdef-XYZ" not in page
         for token in (good, expired):
@@ -58,6 +66,7 @@ def test_audience_field_names_the_mfa_pre_token() -> None:
     inspector = jwt_inspector(pre, SECRET, now=NOW)
     inspector.audience.value = tokens.ACCESS_AUDIENCE
     assert "MFA pre-token" in inspector.output.value
+    assert inspector.report["tokens.aud"].cause == "mfa_pre_token"
     assert 'data-verdict="invalid"' in inspector.output.value
 
 
@@ -66,6 +75,7 @@ def test_empty_and_malformed_inputs() -> None:
     assert "Paste a token" in inspector.output.value
     inspector.token.value = "eyJhbGciOi.not-a-token"
     assert "2 segment(s)" in inspector.output.value
+    assert inspector.report["tokens.format"].cause == "wrong_segment_count"
     inspector.token.value = "   "
     assert "Paste a token" in inspector.output.value
 
@@ -82,10 +92,81 @@ def test_timeline_places_iat_nbf_now_exp_in_time_order() -> None:
 
 
 def test_widget_renders_from_real_pyjwt_token_with_iat_and_nbf() -> None:
-    token = jwt.encode({"sub": "u", "iat": NOW - 10, "nbf": NOW - 5, "exp": NOW + 60}, SECRET,
-                       algorithm="HS256")
+    token = jwt.encode(
+        {"sub": "u", "iat": NOW - 10, "nbf": NOW - 5, "exp": NOW + 60}, SECRET, algorithm="HS256"
+    )
     inspector = jwt_inspector(token, SECRET, now=NOW)
     assert _marks(inspector.output.value) == ["iat", "nbf", "now", "exp"]
     assert inspector.report.verdict == "valid"
     bundle = inspector._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def _b64url(data: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def test_key_and_signature_stay_out_of_widget_state() -> None:
+    token = tokens.make(secret=SECRET, now=NOW - 60)
+    head, signature = token.rsplit(".", 1)
+    inspector = jwt_inspector(now=NOW)
+    type_into(inspector.token, f"Bearer {token}\n")
+    type_into(inspector.key, SECRET)
+    assert 'data-verdict="valid"' in inspector.output.value
+    # The password field is emptied once read; its placeholder names the key by fingerprint.
+    assert inspector.key.value == ""
+    assert tokens.fingerprint(SECRET) in inspector.key.placeholder
+    # The token field shows the token without its signature.
+    assert head in inspector.token.value and signature not in inspector.token.value
+    state = displayed(inspector)
+    assert SECRET not in state and signature not in state
+    assert "eyJ" not in json.dumps(inspector._repr_mimebundle_()["text/plain"])
+
+    # Editing the shown text keeps the hidden signature: whitespace around it changes nothing...
+    type_into(inspector.token, inspector.token.value + "  ")
+    assert inspector.report is not None and inspector.report.verdict == "valid"
+    # ... and a changed claim is checked against the real signature: a mismatch, not a parse error.
+    claims = jwt.decode(token, options={"verify_signature": False})
+    forged = head.split(".")[0] + "." + _b64url({**claims, "sub": "admin"})
+    type_into(inspector.token, inspector.token.value.replace(head, forged))
+    assert inspector.report["tokens.signature"].cause == "bad_signature"
+    assert signature not in displayed(inspector)
+
+    # A new token pasted over the old one is inspected as typed.
+    other = tokens.make(secret=SECRET, lifetime=60, now=NOW - 90)
+    type_into(inspector.token, other)
+    assert inspector.report["tokens.exp"].cause == "expired_clock_skew"
+    assert other.rsplit(".", 1)[1] not in displayed(inspector)
+
+    inspector.forget_key.click()
+    assert 'data-verdict="unverified"' in inspector.output.value
+    assert tokens.fingerprint(SECRET) not in inspector.key.placeholder
+    assert inspector.forget_key.disabled
+
+
+def test_key_given_in_code_never_reaches_the_browser() -> None:
+    token = tokens.make(secret=SECRET, now=NOW - 60)
+    inspector = jwt_inspector(token, SECRET, now=NOW)
+    assert 'data-verdict="valid"' in inspector.output.value
+    state = displayed(inspector)
+    assert SECRET not in state and token.rsplit(".", 1)[1] not in state
+    assert inspector.token.value.startswith(token.rsplit(".", 1)[0])
+
+
+def test_a_pasted_megabyte_token_stays_responsive() -> None:
+    big = jwt.encode({"sub": "u", "exp": NOW + 600, "blob": "x" * 750_000}, SECRET, "HS256")
+    assert len(big) > 1_000_000
+    inspector = jwt_inspector(key=SECRET, now=NOW)
+    for text in (big, f"Bearer {big}\n", "eyJ" * 340_000, "a." * 500_000, "x" * 1_000_000):
+        started = time.perf_counter()
+        type_into(inspector.token, text)
+        took = time.perf_counter() - started
+        assert took < 2.0, f"{took:.2f} s for {text[:10]!r}…"
+        assert inspector.report is not None
+        if text.lstrip("Bearer ").startswith(big[:20]):
+            assert inspector.report.verdict == "valid"
+            assert big.rsplit(".", 1)[1] not in inspector.token.value
+        else:
+            assert inspector.report.verdict == "invalid"
+    # the rendered page quotes the token briefly, not a megabyte of it
+    assert len(inspector.output.value) < 50_000

@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+import svc_nb
 from svc_nb import Finding, Report, Status
 from svc_nb import migrations as mig
 from tests._support import LOCAL_PG_URL
@@ -36,7 +37,7 @@ def downgrade() -> None:
     pass
 '''
 
-ENV_PY = '''
+ENV_PY = """
 from alembic import context
 from sqlalchemy import create_engine
 
@@ -47,11 +48,14 @@ with engine.connect() as connection:
     with context.begin_transaction():
         context.run_migrations()
 engine.dispose()
-'''
+"""
 
 
 def make_scripts(
-    root: Path, graph: Mapping[str, str | Sequence[str] | None], *, upgrades: Mapping[str, str] | None = None
+    root: Path,
+    graph: Mapping[str, str | Sequence[str] | None],
+    *,
+    upgrades: Mapping[str, str] | None = None,
 ) -> Path:
     """A migrations folder with one script per revision: {revision: down_revision}."""
     location = root / "migrations"
@@ -64,6 +68,21 @@ def make_scripts(
             SCRIPT.format(rev=rev, down=down_value, message=f"step {rev}", upgrade=body)
         )
     return location
+
+
+@pytest.fixture(autouse=True)
+def _every_problem_names_its_cause(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever a test checks, each non-ok finding of every report carries a cause, each ok none."""
+    original = mig.check
+
+    async def checked(*args: object, **kwargs: object) -> Report:
+        report = await original(*args, **kwargs)  # type: ignore[arg-type]
+        for finding in report:
+            assert (finding.cause is None) == (finding.status is Status.OK), finding
+            assert finding.cause is None or finding.cause in set(mig.MigrationsCause), finding
+        return report
+
+    monkeypatch.setattr(mig, "check", checked)
 
 
 LINEAR = {"a1": None, "b2": "a1", "c3": "b2"}
@@ -84,7 +103,9 @@ async def db_url() -> AsyncIterator[str]:
         await admin.close()
 
 
-async def stamp(url: str, *revs: str, table: str = "alembic_version", schema: str | None = None) -> None:
+async def stamp(
+    url: str, *revs: str, table: str = "alembic_version", schema: str | None = None
+) -> None:
     """Write the version table the way Alembic does (no real migration needed)."""
     conn = await asyncpg.connect(url)
     try:
@@ -106,6 +127,7 @@ async def test_up_to_date(tmp_path: Path, db_url: str) -> None:
     report = await mig.check(db_url, loc)
     state = report["migrations.state"]
     assert state.status is Status.OK, report
+    assert state.cause is None
     assert "up to date at c3" in state.summary
     assert report["migrations.scripts"].data["reader"] == "alembic"
     assert report["migrations.scripts"].data["heads"] == ["c3"]
@@ -117,7 +139,7 @@ async def test_behind_lists_pending_in_order(tmp_path: Path, db_url: str) -> Non
     await stamp(db_url, "a1")
     report = await mig.check(db_url, loc)
     state = report["migrations.state"]
-    assert state.status is Status.WARN
+    assert state.status is Status.WARN and state.cause == "pending_revisions"
     assert state.data["pending"] == ["b2", "c3"]
     assert "b2 (step b2), c3 (step c3)" in state.detail
     assert "svc-infra sql upgrade head" in state.fix and "alembic upgrade head" in state.fix
@@ -127,7 +149,7 @@ async def test_empty_version_table_means_everything_pending(tmp_path: Path, db_u
     loc = make_scripts(tmp_path, LINEAR)
     await stamp(db_url)
     state = (await mig.check(db_url, loc))["migrations.state"]
-    assert state.status is Status.WARN
+    assert state.status is Status.WARN and state.cause == "version_table_empty"
     assert state.data["pending"] == ["a1", "b2", "c3"]
     assert "empty" in state.summary
 
@@ -136,18 +158,20 @@ async def test_never_migrated_fresh_database(tmp_path: Path, db_url: str) -> Non
     loc = make_scripts(tmp_path, LINEAR)
     report = await mig.check(db_url, loc)
     finding = report["migrations.version_table"]
-    assert finding.status is Status.FAIL
+    assert finding.status is Status.FAIL and finding.cause == "never_migrated"
     assert "never migrated" in finding.summary
     assert "alembic upgrade head" in finding.fix and "stamp" not in finding.fix
 
 
-async def test_tables_without_version_table_suggest_verified_stamp(tmp_path: Path, db_url: str) -> None:
+async def test_tables_without_version_table_suggest_verified_stamp(
+    tmp_path: Path, db_url: str
+) -> None:
     loc = make_scripts(tmp_path, LINEAR)
     conn = await asyncpg.connect(db_url)
     await conn.execute("CREATE TABLE users (id int)")
     await conn.close()
     finding = (await mig.check(db_url, loc))["migrations.version_table"]
-    assert finding.status is Status.FAIL
+    assert finding.status is Status.FAIL and finding.cause == "unversioned_schema"
     assert finding.data["user_tables"] == 1
     assert "relation already exists" in finding.detail
     assert "alembic check" in finding.fix and "svc-infra sql stamp head" in finding.fix
@@ -157,7 +181,7 @@ async def test_unknown_revision_is_out_of_sync(tmp_path: Path, db_url: str) -> N
     loc = make_scripts(tmp_path, LINEAR)
     await stamp(db_url, "deadbeef")
     state = (await mig.check(db_url, loc))["migrations.state"]
-    assert state.status is Status.FAIL
+    assert state.status is Status.FAIL and state.cause == "unknown_revision"
     assert "out of sync" in state.summary
     assert state.data["unknown"] == ["deadbeef"]
     # stamp head is offered only with its precondition and the risk spelled out
@@ -170,7 +194,7 @@ async def test_two_heads_need_a_merge(tmp_path: Path, db_url: str) -> None:
     await stamp(db_url, "a1")
     report = await mig.check(db_url, loc)
     heads = report["migrations.heads"]
-    assert heads.status is Status.FAIL
+    assert heads.status is Status.FAIL and heads.cause == "multiple_heads"
     assert sorted(heads.data["heads"]) == ["b2", "x9"]
     assert "svc-infra sql merge-heads" in heads.fix and "alembic merge heads" in heads.fix
     assert sorted(report["migrations.state"].data["pending"]) == ["b2", "x9"]
@@ -200,7 +224,7 @@ async def test_dangling_down_revision(tmp_path: Path, db_url: str) -> None:
     await stamp(db_url, "a1")
     report = await mig.check(db_url, loc)
     graph = report["migrations.graph"]
-    assert graph.status is Status.FAIL
+    assert graph.status is Status.FAIL and graph.cause == "dangling_down_revision"
     assert graph.data["missing"] == "zz" and graph.data["revision"] == "b2"
     assert report["migrations.scripts"].data["reader"] == "ast"
     # Alembic itself raises on this folder; that is why svc_nb reads it with ast.
@@ -217,7 +241,7 @@ async def test_cycle(tmp_path: Path, db_url: str) -> None:
     loc = make_scripts(tmp_path, {"a1": None, "b2": "c3", "c3": "b2"})
     report = await mig.check(db_url, loc)
     graph = report["migrations.graph"]
-    assert graph.status is Status.FAIL
+    assert graph.status is Status.FAIL and graph.cause == "revision_cycle"
     assert "cycle" in graph.summary
     assert sorted(graph.data["cycle"]) == ["b2", "c3"]
 
@@ -230,7 +254,39 @@ def test_syntax_error_and_missing_revision_are_findings(tmp_path: Path) -> None:
     text = " | ".join(p.summary for p in graph.problems)
     assert "broken.py is not valid Python" in text
     assert "helper.py declares no `revision" in text
+    assert {p.cause for p in graph.problems} == {"script_syntax_error", "revision_missing"}
     assert list(graph.revisions) == ["a1"]
+
+
+def test_unusable_ids_and_duplicates_are_findings(tmp_path: Path) -> None:
+    loc = make_scripts(tmp_path, {"a1": None, "b2": "a1"})
+    versions = loc / "versions"
+    (versions / "computed.py").write_text("revision = make_id()\ndown_revision = None\n")
+    (versions / "baddown.py").write_text("revision = 'c3'\ndown_revision = 42\n")
+    (versions / "copy.py").write_text("revision = 'b2'\ndown_revision = 'a1'\n")
+    (versions / "latin1.py").write_bytes(b"revision = '\xe9'\n")
+    causes = {p.cause: p for p in mig.read_scripts_ast(loc).problems}
+    assert set(causes) == {
+        "revision_not_literal",
+        "down_revision_invalid",
+        "duplicate_revision",
+        "script_unreadable",
+    }
+    assert "defined twice" in causes["duplicate_revision"].summary
+    assert "fresh id" in causes["duplicate_revision"].fix
+
+
+def test_graph_order_is_linear_on_a_long_chain(tmp_path: Path) -> None:
+    # 3000 revisions in one chain plus 3000 independent bases: no quadratic re-sorting.
+    graph = mig.ScriptGraph(str(tmp_path), "ast")
+    for i in range(3000):
+        graph.revisions[f"r{i}"] = mig.Revision(f"r{i}", (f"r{i - 1}",) if i else (), f"{i:05d}.py")
+        graph.revisions[f"b{i}"] = mig.Revision(f"b{i}", (), f"b{i:05d}.py")
+    started = time.perf_counter()
+    order = graph.order()
+    assert time.perf_counter() - started < 1.0
+    assert order.index("r0") < order.index("r1") < order.index("r2999")
+    assert len(graph.heads) == 3001
 
 
 def test_ast_reader_never_executes_scripts(tmp_path: Path) -> None:
@@ -248,6 +304,8 @@ def test_alembic_import_error_becomes_a_finding(tmp_path: Path) -> None:
     script.write_text("import svc_nb_no_such_module\n" + script.read_text())
     graph = mig.read_scripts(loc)
     assert any("Alembic cannot load the scripts" in p.summary for p in graph.problems)
+    assert [p.cause for p in graph.problems] == ["alembic_load_failed"]
+    assert "exception" not in graph.problems[0].data
     assert any("svc_nb_no_such_module" in p.summary for p in graph.problems)
 
 
@@ -256,8 +314,10 @@ async def test_missing_folder_still_reads_the_database(tmp_path: Path, db_url: s
     report = await mig.check(db_url, tmp_path / "nowhere")
     scripts = report["migrations.scripts"]
     assert scripts.status is Status.FAIL and "does not exist" in scripts.summary
+    assert scripts.cause == "scripts_missing"
     assert "alembic init migrations" in scripts.fix
     assert report["migrations.state"].status is Status.SKIP
+    assert report["migrations.state"].cause == "scripts_unavailable"
     assert report["migrations.state"].data["current"] == ["a1"]
 
 
@@ -265,7 +325,18 @@ async def test_versions_folder_missing(tmp_path: Path, db_url: str) -> None:
     (tmp_path / "migrations").mkdir()
     report = await mig.check(db_url, tmp_path / "migrations")
     assert "no versions/ folder" in report["migrations.scripts"].summary
+    assert report["migrations.scripts"].cause == "versions_missing"
     assert report["migrations.version_table"].status is Status.FAIL
+    (tmp_path / "afile").write_text("x")
+    as_file = await mig.check(db_url, tmp_path / "afile")
+    assert as_file["migrations.scripts"].cause == "scripts_not_a_folder"
+
+
+async def test_empty_versions_folder_warns(tmp_path: Path, db_url: str) -> None:
+    loc = make_scripts(tmp_path, {})
+    scripts = (await mig.check(db_url, loc))["migrations.scripts"]
+    assert scripts.status is Status.WARN and scripts.cause == "no_revisions"
+    assert "alembic revision --autogenerate" in scripts.fix
 
 
 async def test_renamed_version_table_from_env(tmp_path: Path, db_url: str) -> None:
@@ -291,20 +362,83 @@ async def test_sqlalchemy_url_forms(tmp_path: Path, db_url: str) -> None:
     bad = await mig.check("mysql://u:hunter2secret@127.0.0.1/x", loc)
     finding = bad["migrations.database"]
     assert finding.status is Status.FAIL and "not PostgreSQL" in finding.summary
+    assert finding.cause == "not_postgres_url"
     assert "hunter2secret" not in str(bad)
 
 
-async def test_refused_and_hung_database(tmp_path: Path, refused_port: int, silent_server: object) -> None:
+def test_asyncpg_dsn() -> None:
+    assert (
+        mig.asyncpg_dsn("postgresql+asyncpg://u:p@h:5/d?ssl=require")
+        == "postgresql://u:p@h:5/d?sslmode=require"
+    )
+    assert mig.asyncpg_dsn("postgres://u@h/d") == "postgresql://u@h/d"
+    assert mig.asyncpg_dsn("postgresql+psycopg://h/d") == "postgresql://h/d"
+    for bad in ("mysql://h/d", "no url at all"):
+        with pytest.raises(svc_nb.SvcNbError) as info:
+            mig.asyncpg_dsn(bad)
+        assert isinstance(info.value, ValueError)
+    with pytest.raises(TypeError):
+        mig.asyncpg_dsn(None)  # type: ignore[arg-type]
+    huge = "postgresql://u@h/d?" + "a=b&" * 250_000
+    started = time.perf_counter()
+    mig.asyncpg_dsn(huge)
+    assert time.perf_counter() - started < 2.0
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), 0, -1, None, "3", True])
+async def test_bad_timeout_is_refused_at_once(tmp_path: Path, timeout: object) -> None:
+    started = time.perf_counter()
+    with pytest.raises(svc_nb.SvcNbError, match="timeout"):
+        await mig.check("postgresql://postgres@127.0.0.1:5432/test", tmp_path, timeout=timeout)  # type: ignore[arg-type]
+    assert time.perf_counter() - started < 0.5
+
+
+async def test_bad_arguments_raise_section_errors(tmp_path: Path) -> None:
+    with pytest.raises(svc_nb.SvcNbError) as info:
+        await mig.check(None, tmp_path)  # type: ignore[arg-type]
+    assert isinstance(info.value, TypeError)
+    with pytest.raises(svc_nb.SvcNbError, match="script_location"):
+        await mig.check("postgresql://h/d", 42)  # type: ignore[arg-type]
+
+
+async def test_unknown_database_and_denied_table(tmp_path: Path, db_url: str) -> None:
     loc = make_scripts(tmp_path, LINEAR)
-    refused = await mig.check(f"postgresql://postgres:s3cretpw@127.0.0.1:{refused_port}/x", loc, timeout=2)
+    missing = db_url.rsplit("/", 1)[0] + "/svcnb_no_such_database"
+    finding = (await mig.check(missing, loc))["migrations.database"]
+    assert finding.cause == "unknown_database" and "does not exist" in finding.summary
+    assert finding.data["exception_type"] == "InvalidCatalogNameError"
+    await stamp(db_url, "c3")
+    role = f"svcnb_reader_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(db_url)
+    try:
+        await conn.execute(f'CREATE ROLE "{role}" LOGIN')
+        as_role = db_url.replace("postgres@", f"{role}@", 1)
+        denied = (await mig.check(as_role, loc))["migrations.database"]
+        assert denied.cause == "permission_denied"
+        assert "GRANT SELECT ON alembic_version" in denied.fix
+    finally:
+        await conn.execute(f'DROP OWNED BY "{role}"')
+        await conn.execute(f'DROP ROLE "{role}"')
+        await conn.close()
+
+
+async def test_refused_and_hung_database(
+    tmp_path: Path, refused_port: int, silent_server: object
+) -> None:
+    loc = make_scripts(tmp_path, LINEAR)
+    refused = await mig.check(
+        f"postgresql://postgres:s3cretpw@127.0.0.1:{refused_port}/x", loc, timeout=2
+    )
     finding = refused["migrations.database"]
     assert finding.status is Status.FAIL and "svc_nb.db.check" in finding.fix
+    assert finding.cause == "connect_failed" and "exception" not in finding.data
     assert "s3cretpw" not in str(refused)
     port = silent_server.port  # type: ignore[attr-defined]
     started = time.perf_counter()
     hung = await mig.check(f"postgresql://postgres@127.0.0.1:{port}/x", loc, timeout=0.8)
     assert time.perf_counter() - started < 0.8 + 0.3
     assert "did not answer within 0.8 s" in hung["migrations.database"].summary
+    assert hung["migrations.database"].cause == "timeout"
     # the scripts side is still reported
     assert hung["migrations.scripts"].status is Status.OK
 
@@ -337,9 +471,11 @@ async def test_diagnose_builder_skips_and_runs(
     builder = mig._diagnose
     no_url = await builder({}, 2.0)
     assert isinstance(no_url, Finding) and no_url.status is Status.SKIP
+    assert no_url.cause == "not_configured"
     assert "no database URL" in no_url.summary
     no_dir = await builder({"SQL_URL": db_url}, 2.0)
     assert isinstance(no_dir, Finding) and "no scripts folder" in no_dir.summary
+    assert no_dir.cause == "scripts_missing"
     loc = make_scripts(tmp_path / "x", LINEAR)
     await stamp(db_url, "c3")
     ran = await builder({"SQL_URL": db_url, "SVC_NB_MIGRATIONS": str(loc)}, 2.0)
@@ -347,3 +483,11 @@ async def test_diagnose_builder_skips_and_runs(
     from svc_nb._diagnose import registered_checks
 
     assert "migrations" in registered_checks()
+
+
+def test_every_cause_has_a_meaning_and_an_explanation() -> None:
+    from svc_nb.migrations._causes import EXPLAIN
+
+    for cause in mig.MigrationsCause:
+        assert cause.description, cause
+        assert cause in EXPLAIN, cause

@@ -76,7 +76,7 @@ def test_html_view_is_a_traffic_light_table_and_escapes() -> None:
 def test_frame_and_dict_views() -> None:
     report = _report()
     frame = report.to_frame()
-    assert list(frame.columns) == ["check", "status", "summary", "detail", "fix", "data"]
+    assert list(frame.columns) == ["check", "status", "summary", "detail", "fix", "cause", "data"]
     assert frame.loc[frame.check == "db.auth", "status"].item() == "fail"
     as_dict = json.loads(report.to_json())
     assert as_dict["worst"] == "fail" and as_dict["counts"] == {"ok": 1, "warn": 1, "fail": 1, "skip": 1}

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -131,3 +134,40 @@ def test_in_a_real_kernel_nest_asyncio_first_then_svc_nb() -> None:
     )
     assert cell_text(nb.cells[1]).split() == ["ok", "ok"]
     assert all(o.get("output_type") != "error" for c in nb.cells for o in c.outputs)
+
+
+def test_run_outside_a_kernel_changes_nothing_global() -> None:
+    """A script calling svc_nb.run() inside its own loop must keep the stdlib asyncio.run.
+
+    nest-asyncio2 replaces asyncio.run process-wide; that patch would ignore
+    uvloop's loop_factory and hang on futures of other loops, so it is applied
+    only in a Jupyter kernel.
+    """
+    code = textwrap.dedent(
+        """
+        import asyncio, sys
+        original = asyncio.run
+        import svc_nb
+
+        async def inner():
+            return 41 + 1
+
+        async def main():
+            return svc_nb.run(inner())
+
+        assert asyncio.run(main()) == 42
+        assert asyncio.run is original, "asyncio.run was patched outside a kernel"
+
+        other = asyncio.new_event_loop()
+        foreign = other.create_future()
+        try:
+            svc_nb.run(foreign)
+        except RuntimeError as exc:
+            print("raised:", exc)
+        else:
+            sys.exit("awaiting another loop's future did not raise")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "raised:" in done.stdout

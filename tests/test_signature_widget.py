@@ -13,7 +13,12 @@ from svc_nb.widgets._signature import split_secrets
 NOW = 1_714_000_000
 SECRET = "widget-hook-secret-5a7c9e"
 OLD = "widget-old-secret-1b3d5f"
-EVENT = {"topic": "order.paid", "payload": {"id": 7}, "version": 1, "created_at": "2026-01-01T00:00:00Z"}
+EVENT = {
+    "topic": "order.paid",
+    "payload": {"id": 7},
+    "version": 1,
+    "created_at": "2026-01-01T00:00:00Z",
+}
 
 
 def test_live_verdicts_and_the_secret_is_never_echoed() -> None:
@@ -49,7 +54,9 @@ def test_live_verdicts_and_the_secret_is_never_echoed() -> None:
 
     checker.body.value = body + "\n"
     checker.secret.value = SECRET
-    checker.headers.value = "\n".join(f"{k}: {v}" for k, v in sign(body.encode(), SECRET, scheme="github").items())
+    checker.headers.value = "\n".join(
+        f"{k}: {v}" for k, v in sign(body.encode(), SECRET, scheme="github").items()
+    )
     seen.append(checker.output.value)
     assert "Detected scheme: <b>github</b>" in seen[-1]
     assert 'data-cause="body_altered"' in seen[-1] and "trailing newline" in seen[-1]
@@ -66,14 +73,18 @@ def test_guide_header_and_chosen_scheme() -> None:
     assert "X-Signature" in checker.output.value
 
     stripe_headers = sign(b'{"a":1}', SECRET, scheme="stripe", timestamp=NOW)
-    checker = signature_checker(body='{"a":1}', headers=json.dumps(stripe_headers), secret=SECRET,
-                                now=NOW + 400)
+    checker = signature_checker(
+        body='{"a":1}', headers=json.dumps(stripe_headers), secret=SECRET, now=NOW + 400
+    )
     assert 'data-verdict="rejected"' in checker.output.value  # outside the 300 s tolerance
     assert "webhooks.timestamp" in checker.output.value
     checker.tolerance.value = 500
     assert 'data-verdict="valid"' in checker.output.value
     checker.scheme.value = "github"  # forcing the wrong scheme names the missing header
-    assert "X-Hub-Signature-256" in checker.output.value and "verifying as <b>github</b>" in checker.output.value
+    assert (
+        "X-Hub-Signature-256" in checker.output.value
+        and "verifying as <b>github</b>" in checker.output.value
+    )
 
 
 def test_split_secrets_and_display_bundle() -> None:
@@ -81,3 +92,14 @@ def test_split_secrets_and_display_bundle() -> None:
     checker = signature_checker()
     bundle = checker._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_deeply_nested_header_text_does_not_break_the_widget() -> None:
+    for text in (
+        '{"a":' * 100_000,
+        "[" * 100_000,
+        '{"X-Signature": ' + "[" * 50_000 + "]" * 50_000 + "}",
+    ):
+        checker = signature_checker(body="{}", headers=text, secret=SECRET)
+        assert "Detected scheme" in checker.output.value
+        assert SECRET not in checker.output.value

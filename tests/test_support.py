@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import json
 import logging
 import secrets
 import sys
@@ -40,9 +43,18 @@ def test_bug_report_sections_and_versions(pg_url: str, redis_url: str) -> None:
         report = bug_report(exc, environ={"SQL_URL": pg_url, "REDIS_URL": redis_url}, timeout=2.0)
     md = str(report)
     assert isinstance(report, BugReport)
-    assert md == report.markdown and md.startswith("# Bug report: RuntimeError: boom in the service")
-    for heading in ("## Versions", "## Servers", "## Traceback", "## Environment (masked",
-                    "## Python and event loop", "## Minimal reproduction", "## What happened"):
+    assert md == report.markdown and md.startswith(
+        "# Bug report: RuntimeError: boom in the service"
+    )
+    for heading in (
+        "## Versions",
+        "## Servers",
+        "## Traceback",
+        "## Environment (masked",
+        "## Python and event loop",
+        "## Minimal reproduction",
+        "## What happened",
+    ):
         assert heading in md
     assert f"| svc_nb | {svc_nb.__version__} |" in md
     assert f"{sys.version_info.major}.{sys.version_info.minor}" in md
@@ -57,7 +69,9 @@ def test_bug_report_sections_and_versions(pg_url: str, redis_url: str) -> None:
     assert bundle["text/plain"] == md
 
 
-def test_bug_report_unreachable_servers_are_bounded(refused_port: int, silent_server: SilentServer) -> None:
+def test_bug_report_unreachable_servers_are_bounded(
+    refused_port: int, silent_server: SilentServer
+) -> None:
     environ = {
         "SQL_URL": f"postgresql://postgres@127.0.0.1:{silent_server.port}/test",
         "REDIS_URL": f"redis://127.0.0.1:{refused_port}/0",
@@ -83,7 +97,7 @@ def test_bug_report_uses_last_exception(monkeypatch: pytest.MonkeyPatch) -> None
         monkeypatch.setattr(sys, "last_value", exc, raising=False)
         monkeypatch.setattr(sys, "last_exc", exc, raising=False)
     report = bug_report(environ={}, probe_servers=False)
-    assert report.data["exception"] == "KeyError"
+    assert report.data["exception_type"] == "KeyError"
     assert "last-cell-failure" in str(report)
 
 
@@ -91,13 +105,25 @@ def test_bug_report_without_any_exception(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.delattr(sys, "last_value", raising=False)
     monkeypatch.delattr(sys, "last_exc", raising=False)
     report = bug_report(environ={}, probe_servers=False)
-    assert report.data["exception"] is None
+    assert report.data["exception_type"] is None
     assert "none raised in this session yet" in str(report)
 
 
 def test_bug_report_rejects_non_exception() -> None:
-    with pytest.raises(TypeError, match="exception object"):
+    with pytest.raises(svc_nb.SvcNbError, match="exception object") as info:
         bug_report("it broke")  # type: ignore[arg-type]
+    assert isinstance(info.value, TypeError)
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), 0, -2, None, "1", True])
+def test_bad_timeout_is_refused_at_once(timeout: object) -> None:
+    environ = {"SQL_URL": "postgresql://postgres@127.0.0.1:5432/test"}
+    started = time.perf_counter()
+    with pytest.raises(svc_nb.SvcNbError, match="timeout"):
+        svc_nb.run(server_versions(environ, timeout=timeout))  # type: ignore[arg-type]
+    with pytest.raises(svc_nb.SvcNbError, match="timeout"):
+        bug_report(RuntimeError("x"), environ=environ, timeout=timeout)  # type: ignore[arg-type]
+    assert time.perf_counter() - started < 0.5
 
 
 def test_bug_report_from_a_real_refused_connection(refused_port: int, tmp_path: Path) -> None:
@@ -122,7 +148,9 @@ def test_bug_report_from_a_real_refused_connection(refused_port: int, tmp_path: 
     assert password not in Path(path).read_text()
 
 
-def test_no_seeded_secret_leaks_into_any_view(monkeypatch: pytest.MonkeyPatch, clean_env: None) -> None:
+def test_no_seeded_secret_leaks_into_any_view(
+    monkeypatch: pytest.MonkeyPatch, clean_env: None
+) -> None:
     seeds = {
         "jwt": _unique("jwtsecret"),
         "old": _unique("oldjwt"),
@@ -153,17 +181,29 @@ def test_no_seeded_secret_leaks_into_any_view(monkeypatch: pytest.MonkeyPatch, c
         monkeypatch.setenv(key, value)
     try:
         _raise_with_locals(
-            f"postgresql://svc:{seeds['tb_url_pw']}@127.0.0.1:1/db", seeds["tb_token"], seeds["tb_key"]
+            f"postgresql://svc:{seeds['tb_url_pw']}@127.0.0.1:1/db",
+            seeds["tb_token"],
+            seeds["tb_key"],
         )
     except ConnectionError as exc:
         report = bug_report(exc, timeout=1.0)  # reads os.environ
         env_report = check_env()
         diag = svc_nb.run(svc_nb.diagnose(timeout=2.0))
     views = [
-        str(report), report.markdown, report._repr_html_(), repr(report), str(report.data),
-        str(env_report), env_report._repr_html_(), env_report.to_json(), repr(env_report),
-        env_report.to_frame().to_string(), diag.to_frame().to_string(),
-        str(diag), diag._repr_html_(), diag.to_json(),
+        str(report),
+        report.markdown,
+        report._repr_html_(),
+        repr(report),
+        str(report.data),
+        str(env_report),
+        env_report._repr_html_(),
+        env_report.to_json(),
+        repr(env_report),
+        env_report.to_frame().to_string(),
+        diag.to_frame().to_string(),
+        str(diag),
+        diag._repr_html_(),
+        diag.to_json(),
     ]
     for finding in [*env_report, *diag]:
         views += [str(finding), finding._repr_html_(), str(finding.to_dict())]
@@ -176,7 +216,9 @@ def test_no_seeded_secret_leaks_into_any_view(monkeypatch: pytest.MonkeyPatch, c
     assert "api_token" in report.markdown  # the local is listed, its value masked
 
 
-def test_debug_logging_shows_scrubbed_records_and_turns_off(capsys: pytest.CaptureFixture[str]) -> None:
+def test_debug_logging_shows_scrubbed_records_and_turns_off(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     password = _unique("logpw")
     logger = logging.getLogger("svc_infra.webhooks")
     previous = logging.getLogger("svc_infra").level
@@ -213,6 +255,168 @@ def test_debug_logging_context_manager(capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr()
     assert "inside" in out.out and "outside-line" not in out.out
     assert "off" in str(handle)
-    with pytest.raises(TypeError, match="logger names"):
+    with pytest.raises(svc_nb.SvcNbError, match="logger names") as info:
         enable_debug_logging("")
+    assert isinstance(info.value, TypeError)
     disable_debug_logging()
+
+
+class _Settings:
+    """Like a pydantic settings object: secrets as plain attributes."""
+
+    def __init__(self, database_password: str, api_token: str) -> None:
+        self.database_host = "127.0.0.1"
+        self.database_password = database_password
+        self.api_token = api_token
+
+    def __repr__(self) -> str:
+        return f"_Settings(database_host={self.database_host!r}, database_password={self.database_password!r}, api_token={self.api_token!r})"
+
+
+def _fail_with_secrets_in_every_form(
+    settings: _Settings, dsn: str, body: str, headers: str
+) -> None:
+    raise RuntimeError(f"cannot connect with {dsn}")
+
+
+def test_bug_report_masks_secrets_by_name_in_every_part() -> None:
+    values = {
+        "attr_password": _unique("attrpw"),
+        "attr_token": _unique("attrtok"),
+        "dsn_password": _unique("dsnpw"),
+        "json_secret": _unique("jsonsec"),
+        "basic": base64.b64encode(f"svc:{_unique('basicpw')}".encode()).decode(),
+    }
+    settings = _Settings(values["attr_password"], values["attr_token"])
+    dsn = f"host=127.0.0.1 port=5432 user=app password={values['dsn_password']} dbname=app"
+    body = json.dumps({"client_id": "web", "client_secret": values["json_secret"]})
+    headers = f"Accept: application/json\r\nAuthorization: Basic {values['basic']}\r\n"
+    try:
+        _fail_with_secrets_in_every_form(settings, dsn, body, headers)
+    except RuntimeError as exc:
+        report = bug_report(exc, environ={}, probe_servers=False)
+    views = {
+        "markdown": report.markdown,
+        "html": report._repr_html_(),
+        "title": report.title,
+        "repr": repr(report),
+    }
+    for view, text in views.items():
+        for name, value in values.items():
+            assert value not in text, f"{name} leaked into the {view}"
+    md = report.markdown
+    # The locals are listed, the context around the secrets is kept.
+    assert "| settings |" in md and "database_host='127.0.0.1'" in md
+    assert "| dsn |" in md and "dbname=app" in md
+    assert "RuntimeError: cannot connect with host=127.0.0.1" in md
+
+
+def test_locals_with_secret_names_are_masked_whole() -> None:
+    def fail(api_key: object, client_secret: bytes, token_count: int) -> None:
+        raise ValueError("boom")
+
+    key = {"nested": _unique("nestedkey")}
+    secret = _unique("bytessecret").encode()
+    try:
+        fail(key, secret, 3)
+    except ValueError as exc:
+        md = bug_report(exc, environ={}, probe_servers=False).markdown
+    assert "| api_key | **** (dict) |" in md and "| client_secret | **** (bytes) |" in md
+    assert key["nested"] not in md and secret.decode() not in md
+
+
+def test_huge_local_is_summarised_quickly() -> None:
+    def fail(blob: str) -> None:
+        raise ValueError("big")
+
+    started = time.perf_counter()
+    try:
+        fail("x" * 2_000_000)
+    except ValueError as exc:
+        md = bug_report(exc, environ={}, probe_servers=False).markdown
+    assert time.perf_counter() - started < 2.0
+    assert "| blob | <str of 2000000 characters> |" in md
+
+
+def test_debug_logging_scrubs_records_before_any_handler() -> None:
+    """A basicConfig-style root handler never sees a secret while debug logging is on."""
+    registered = _unique("registered")
+    from svc_nb._redact import register_secret
+
+    register_secret(registered)
+    leaks = {
+        "registered": registered,
+        "kv_password": _unique("kvpw"),
+        "client_secret": _unique("clientsec"),
+        "api_key": _unique("apikey"),
+        "bearer": _unique("bearertok"),
+        "cookie": _unique("cookieval"),
+        "code": _unique("authcode"),
+        "exc_password": _unique("excpw"),
+    }
+    stream = io.StringIO()
+    root_handler = logging.StreamHandler(stream)
+    root_handler.setFormatter(logging.Formatter(logging.BASIC_FORMAT))
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    root = logging.getLogger()
+    keeper = Keep(logging.DEBUG)
+    root.addHandler(root_handler)
+    root.addHandler(keeper)
+    try:
+        with enable_debug_logging("myservice"):
+            log = logging.getLogger("svc_infra.http")
+            log.debug("engine %s", f"host=db user=app password={leaks['kv_password']}")
+            log.debug("token request client_id=web&client_secret=%s", leaks["client_secret"])
+            log.debug("body %s", json.dumps({"client_secret": leaks["client_secret"]}))
+            log.debug("api_key=%s", leaks["api_key"])
+            log.debug("headers: Authorization: Bearer %s", leaks["bearer"])
+            log.debug("Cookie: svc_session=%s", leaks["cookie"])
+            log.debug("callback https://app.example/cb?code=%s&state=x", leaks["code"])
+            logging.getLogger("myservice.worker").debug("with %s", registered)
+            try:
+                raise ValueError(f"password={leaks['exc_password']}")
+            except ValueError:
+                log.exception("failed")
+    finally:
+        root.removeHandler(root_handler)
+        root.removeHandler(keeper)
+    out = stream.getvalue()
+    assert "engine host=db user=app password=" in out and "failed" in out
+    assert len([r for r in seen if r.name.startswith(("svc_infra", "myservice"))]) == 9
+    record_text = "\n".join(
+        f"{r.getMessage()} {r.args!r} {r.exc_text} {r.exc_info!r}" for r in seen
+    )
+    for name, value in leaks.items():
+        assert value not in out, f"{name} reached the root handler"
+        assert value not in record_text, f"{name} is in a record"
+    assert "ValueError: password=****" in out  # the traceback is kept, its secret masked
+    # Off again: records are left as they are made (arguments not folded in).
+    record = logging.getLogger("other").makeRecord(
+        "other", logging.INFO, "f", 1, "x %s", ("y",), None
+    )
+    assert record.args == ("y",) and record.getMessage() == "x y"
+
+
+def test_debug_logging_leaves_a_later_record_factory_in_place() -> None:
+    original = logging.getLogRecordFactory()
+    handle = enable_debug_logging()
+    ours = logging.getLogRecordFactory()
+
+    def theirs(*args: object, **kwargs: object) -> logging.LogRecord:
+        return ours(*args, **kwargs)
+
+    logging.setLogRecordFactory(theirs)
+    try:
+        handle.disable()
+        assert logging.getLogRecordFactory() is theirs  # not unwrapped from under them
+        record = logging.getLogger("x").makeRecord(
+            "x", logging.INFO, "f", 1, "password=%s", ("abcdefgh",), None
+        )
+        assert record.args == ("abcdefgh",)  # ours went inert
+    finally:
+        logging.setLogRecordFactory(original)

@@ -78,7 +78,9 @@ class _HookServer(ThreadingHTTPServer):
 @contextlib.contextmanager
 def _serve(ctx: ssl.SSLContext | None = None) -> Iterator[_HookServer]:
     server = _HookServer(ctx)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield server
@@ -142,21 +144,27 @@ async def test_2xx_signed_event_verifies_at_the_receiver(http_server: _HookServe
 async def test_unsigned_probe_rejected_says_to_pass_the_secret(http_server: _HookServer) -> None:
     report = await probe(f"http://127.0.0.1:{http_server.port}/verify", timeout=3)
     http = report["webhooks.http"]
-    assert http.status is Status.FAIL and http.data["cause"] == "auth"
+    assert http.status is Status.FAIL and http.cause == "auth"
     assert "secret=" in http.fix
     assert "bad signature" in http.data["excerpt"]
 
 
 @pytest.mark.parametrize(
     ("code", "status", "cause"),
-    [(404, Status.FAIL, "client_error"), (405, Status.FAIL, "client_error"),
-     (422, Status.WARN, "bad_request"), (500, Status.FAIL, "server_error"),
-     (503, Status.FAIL, "server_error")],
+    [
+        (404, Status.FAIL, "client_error"),
+        (405, Status.FAIL, "client_error"),
+        (422, Status.WARN, "bad_request"),
+        (500, Status.FAIL, "server_error"),
+        (503, Status.FAIL, "server_error"),
+    ],
 )
-async def test_status_classes(http_server: _HookServer, code: int, status: Status, cause: str) -> None:
+async def test_status_classes(
+    http_server: _HookServer, code: int, status: Status, cause: str
+) -> None:
     report = await probe(f"http://127.0.0.1:{http_server.port}/status/{code}", timeout=3)
     http = report["webhooks.http"]
-    assert http.status is status and http.data["cause"] == cause
+    assert http.status is status and http.cause == cause
     assert http.data["status_code"] == code
     # body excerpt: short, one line
     assert http.data["excerpt"].startswith('{"error": "nope"') and "\n" not in http.data["excerpt"]
@@ -165,9 +173,11 @@ async def test_status_classes(http_server: _HookServer, code: int, status: Statu
 async def test_redirect_is_a_failure_naming_the_target(http_server: _HookServer) -> None:
     report = await probe(f"http://127.0.0.1:{http_server.port}/redirect", timeout=3)
     http = report["webhooks.http"]
-    assert http.status is Status.FAIL and http.data["cause"] == "redirect"
+    assert http.status is Status.FAIL and http.cause == "redirect"
     assert http.data["location"] == "https://hooks.invalid/final"
-    assert "https://hooks.invalid/final" in http.summary and "https://hooks.invalid/final" in http.fix
+    assert (
+        "https://hooks.invalid/final" in http.summary and "https://hooks.invalid/final" in http.fix
+    )
     # the probe did not follow it: exactly one request reached the server for this path
     assert [p for p, _, _ in http_server.received].count("/redirect") == 1
 
@@ -180,14 +190,19 @@ async def test_slow_answer_near_delivery_timeout_is_warned(
     report = await probe(f"http://127.0.0.1:{http_server.port}/slow", timeout=3)
     assert report["webhooks.http"].status is Status.OK
     latency = report["webhooks.latency"]
-    assert latency.status is Status.WARN and latency.data["cause"] == "slow"
+    assert latency.status is Status.WARN and latency.cause == "slow"
     assert latency.data["latency_ms"] >= 550 and latency.data["delivery_timeout_s"] == 1.0
 
 
 def test_delivery_timeout_precedence() -> None:
     assert delivery_timeout({}) == 10.0
     assert delivery_timeout({"HTTP_CLIENT_TIMEOUT_SECONDS": "7"}) == 7.0
-    assert delivery_timeout({"HTTP_CLIENT_TIMEOUT_SECONDS": "7", "WEBHOOK_DELIVERY_TIMEOUT_SECONDS": "3"}) == 3.0
+    assert (
+        delivery_timeout(
+            {"HTTP_CLIENT_TIMEOUT_SECONDS": "7", "WEBHOOK_DELIVERY_TIMEOUT_SECONDS": "3"}
+        )
+        == 3.0
+    )
     assert delivery_timeout({"WEBHOOK_DELIVERY_TIMEOUT_SECONDS": "soon"}) == 10.0
 
 
@@ -197,7 +212,7 @@ async def test_slow_answer_beyond_probe_timeout(http_server: _HookServer) -> Non
     elapsed = time.monotonic() - started
     assert elapsed < 0.3 + 0.3
     http = report["webhooks.http"]
-    assert http.status is Status.FAIL and http.data["cause"] == "http_timeout"
+    assert http.status is Status.FAIL and http.cause == "http_timeout"
     assert "10 s" in http.detail  # svc-infra's own delivery timeout is named
 
 
@@ -206,14 +221,14 @@ async def test_silent_server_returns_within_timeout(silent_server: SilentServer)
     report = await probe(f"http://127.0.0.1:{silent_server.port}/hook", timeout=0.5)
     assert time.monotonic() - started < 0.5 + 0.3
     assert report["webhooks.tcp"].status is Status.OK
-    assert report["webhooks.http"].data["cause"] == "http_timeout"
+    assert report["webhooks.http"].cause == "http_timeout"
 
 
 async def test_silent_server_over_https_times_out_in_tls(silent_server: SilentServer) -> None:
     started = time.monotonic()
     report = await probe(f"https://127.0.0.1:{silent_server.port}/hook", timeout=0.5)
     assert time.monotonic() - started < 0.5 + 0.3
-    assert report["webhooks.tls"].data["cause"] == "tls_timeout"
+    assert report["webhooks.tls"].cause == "tls_timeout"
     assert report["webhooks.http"].status is Status.SKIP
 
 
@@ -221,7 +236,7 @@ async def test_refused_port() -> None:
     port = closed_port()
     report = await probe(f"http://127.0.0.1:{port}/hook", timeout=2)
     tcp = report["webhooks.tcp"]
-    assert tcp.status is Status.FAIL and tcp.data["cause"] == "refused"
+    assert tcp.status is Status.FAIL and tcp.cause == "refused"
     assert str(port) in tcp.fix
     assert report["webhooks.http"].status is Status.SKIP
 
@@ -234,22 +249,31 @@ async def test_dns_failure_is_injected_not_looked_up(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(loop, "getaddrinfo", fail)
     report = await probe("http://hooks.invalid/x", timeout=1)
-    assert report["webhooks.tcp"].data["cause"] == "dns"
+    assert report["webhooks.tcp"].cause == "dns"
 
 
 @pytest.mark.parametrize(
     "url",
-    ["", "not a url", "ftp://127.0.0.1/x", "http://", "http://127.0.0.1:99999/x", "127.0.0.1:8080/hook",
-     "http://[::1/x"],
+    [
+        "",
+        "not a url",
+        "ftp://127.0.0.1/x",
+        "http://",
+        "http://127.0.0.1:99999/x",
+        "127.0.0.1:8080/hook",
+        "http://[::1/x",
+    ],
 )
 async def test_malformed_url_is_a_finding(url: str) -> None:
     report = await probe(url, timeout=1)
     finding = report["webhooks.url"]
-    assert finding.status is Status.FAIL and finding.data["cause"] == "bad_url" and finding.fix
+    assert finding.status is Status.FAIL and finding.cause == "bad_url" and finding.fix
 
 
 async def test_url_password_is_masked(http_server: _HookServer) -> None:
-    report = await probe(f"http://user:hunter2pw@127.0.0.1:{http_server.port}/status/500", timeout=2)
+    report = await probe(
+        f"http://user:hunter2pw@127.0.0.1:{http_server.port}/status/500", timeout=2
+    )
     assert "hunter2pw" not in str(report) and "hunter2pw" not in report.to_json()
 
 
@@ -269,7 +293,7 @@ async def test_tls_self_signed() -> None:
     with _tls_server() as (server, _):
         report = await probe(f"https://127.0.0.1:{server.port}/hook", timeout=3)
     tls = report["webhooks.tls"]
-    assert tls.status is Status.FAIL and tls.data["cause"] == "self_signed"
+    assert tls.status is Status.FAIL and tls.cause == "self_signed"
     assert tls.data["verify_code"] == 18 and tls.data["self_signed"] is True
     assert "self-signed" in tls.summary
     assert report["webhooks.http"].status is Status.SKIP
@@ -277,38 +301,44 @@ async def test_tls_self_signed() -> None:
 
 async def test_tls_expired_is_named_even_behind_self_signed() -> None:
     now = dt.datetime.now(dt.UTC)
-    with _tls_server(not_before=now - dt.timedelta(days=40), not_after=now - dt.timedelta(days=3)) as (server, _):
+    with _tls_server(
+        not_before=now - dt.timedelta(days=40), not_after=now - dt.timedelta(days=3)
+    ) as (server, _):
         report = await probe(f"https://127.0.0.1:{server.port}/hook", timeout=3)
     tls = report["webhooks.tls"]
-    assert "expired" in tls.data["causes"] and tls.data["days_left"] < -2.5
+    assert "expired" in tls.data["problems"] and tls.data["days_left"] < -2.5
     assert "expired" in tls.summary
 
 
 async def test_tls_expired_with_trusted_ca_is_the_primary_cause() -> None:
     now = dt.datetime.now(dt.UTC)
-    with _tls_server(not_before=now - dt.timedelta(days=40), not_after=now - dt.timedelta(days=3)) as (server, ca):
+    with _tls_server(
+        not_before=now - dt.timedelta(days=40), not_after=now - dt.timedelta(days=3)
+    ) as (server, ca):
         report = await probe(f"https://127.0.0.1:{server.port}/hook", timeout=3, cafile=ca)
     tls = report["webhooks.tls"]
-    assert tls.data["verify_code"] == 10 and tls.data["cause"] == "expired"
+    assert tls.data["verify_code"] == 10 and tls.cause == "expired"
 
 
 async def test_tls_not_yet_valid() -> None:
     now = dt.datetime.now(dt.UTC)
-    with _tls_server(not_before=now + dt.timedelta(days=2), not_after=now + dt.timedelta(days=90)) as (server, ca):
+    with _tls_server(
+        not_before=now + dt.timedelta(days=2), not_after=now + dt.timedelta(days=90)
+    ) as (server, ca):
         report = await probe(f"https://127.0.0.1:{server.port}/hook", timeout=3, cafile=ca)
-    assert report["webhooks.tls"].data["cause"] == "not_yet_valid"
+    assert report["webhooks.tls"].cause == "not_yet_valid"
 
 
 async def test_tls_wrong_host_name() -> None:
     with _tls_server(names=("other.example",)) as (server, ca):
         report = await probe(f"https://127.0.0.1:{server.port}/hook", timeout=3, cafile=ca)
     tls = report["webhooks.tls"]
-    assert tls.data["cause"] == "hostname_mismatch" and tls.data["verify_code"] in (62, 64)
+    assert tls.cause == "hostname_mismatch" and tls.data["verify_code"] in (62, 64)
     assert "other.example" in tls.summary and "127.0.0.1" in tls.summary
     # untrusted too: both problems are named
     with _tls_server(names=("other.example",)) as (server, _):
         report = await probe(f"https://127.0.0.1:{server.port}/hook", timeout=3)
-    assert {"self_signed", "hostname_mismatch"} <= set(report["webhooks.tls"].data["causes"])
+    assert {"self_signed", "hostname_mismatch"} <= set(report["webhooks.tls"].data["problems"])
 
 
 async def test_tls_valid_with_days_left_then_http() -> None:
@@ -325,14 +355,14 @@ async def test_tls_expiring_soon_warns() -> None:
     with _tls_server(not_after=now + dt.timedelta(days=5)) as (server, ca):
         report = await probe(f"https://127.0.0.1:{server.port}/hook", timeout=3, cafile=ca)
     tls = report["webhooks.tls"]
-    assert tls.status is Status.WARN and tls.data["cause"] == "expires_soon"
+    assert tls.status is Status.WARN and tls.cause == "expires_soon"
     assert 4 <= tls.data["days_left"] <= 5
 
 
 async def test_https_against_plain_http_port(http_server: _HookServer) -> None:
     report = await probe(f"https://127.0.0.1:{http_server.port}/hook", timeout=2)
     tls = report["webhooks.tls"]
-    assert tls.status is Status.FAIL and tls.data["cause"] in ("plain_http", "handshake")
+    assert tls.status is Status.FAIL and tls.cause in ("plain_http", "handshake")
 
 
 # --------------------------------------------------------------------------- diagnose
@@ -352,10 +382,52 @@ async def test_diagnose_check_skips_without_url() -> None:
 
 
 async def test_diagnose_check_probes_configured_url(http_server: _HookServer) -> None:
-    env = {"SVC_NB_WEBHOOK_URL": f"http://127.0.0.1:{http_server.port}/verify",
-           "SVC_NB_WEBHOOK_SECRET": SECRET}
+    env = {
+        "SVC_NB_WEBHOOK_URL": f"http://127.0.0.1:{http_server.port}/verify",
+        "SVC_NB_WEBHOOK_SECRET": SECRET,
+    }
     from svc_nb._diagnose import _builders
 
     _, builder = _builders["webhooks.endpoint"]
     result = await builder(env, 2.0)  # type: ignore[misc]
     assert result["webhooks.http"].status is Status.OK
+
+
+# --------------------------------------------------------------------------- trust
+
+
+async def test_non_finite_timeouts_are_refused_at_once() -> None:
+    for timeout in (float("nan"), float("inf"), -1):
+        with pytest.raises(ValueError, match="timeout"):
+            await probe("http://127.0.0.1:1/", timeout=timeout)
+    with pytest.raises(TypeError, match="timeout"):
+        await probe("http://127.0.0.1:1/", timeout=None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="delivery_timeout_s"):
+        await probe("http://127.0.0.1:1/", delivery_timeout_s=float("nan"))
+    # svc-infra's own setting: a non-finite value is not a timeout svc_nb can compare with
+    assert delivery_timeout({"WEBHOOK_DELIVERY_TIMEOUT_SECONDS": "inf"}) == 10.0
+    assert (
+        delivery_timeout(
+            {"WEBHOOK_DELIVERY_TIMEOUT_SECONDS": "nan", "HTTP_CLIENT_TIMEOUT_SECONDS": "4"}
+        )
+        == 4.0
+    )
+
+
+async def test_skipped_and_failed_stages_carry_causes(refused_port: int) -> None:
+    report = await probe(f"http://127.0.0.1:{refused_port}/hook", timeout=1)
+    for finding in report:
+        assert (finding.cause is None) == (finding.status is Status.OK), finding
+    assert report["webhooks.http"].cause == "not_tried"
+    from svc_nb._diagnose import _builders
+
+    _, builder = _builders["webhooks.endpoint"]
+    assert builder({}, 1.0).cause == "not_configured"  # type: ignore[union-attr]
+
+
+async def test_tls_problems_list_is_not_a_cause_field() -> None:
+    with _tls_server(names=("other.example",)) as (server, _):
+        report = await probe(f"https://127.0.0.1:{server.port}/hook", timeout=3)
+    tls = report["webhooks.tls"]
+    assert tls.cause == tls.data["problems"][0]
+    assert "cause" not in tls.data and "causes" not in tls.data

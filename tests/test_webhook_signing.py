@@ -41,7 +41,7 @@ JSON_BODY = b'{"id":"evt_1","type":"invoice.paid","data":{"b":2,"a":1}}'
 
 
 def _cause(report: Report) -> Any:
-    return report["webhooks.signature"].data.get("cause")
+    return report["webhooks.signature"].cause
 
 
 def _all_text(report: Report) -> str:
@@ -53,8 +53,13 @@ def _all_text(report: Report) -> str:
 
 def test_standard_webhooks_published_vector() -> None:
     # From the Standard Webhooks spec/README test vector.
-    headers = sign(b'{"test": 2432232314}', STD_SECRET, scheme="standard",
-                   timestamp=1614265330, msg_id="msg_p5jXN8AQM9LWM0D4loKWxJek")
+    headers = sign(
+        b'{"test": 2432232314}',
+        STD_SECRET,
+        scheme="standard",
+        timestamp=1614265330,
+        msg_id="msg_p5jXN8AQM9LWM0D4loKWxJek",
+    )
     assert headers["webhook-signature"] == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
     report = verify(b'{"test": 2432232314}', headers, STD_SECRET, now=1614265330 + 10)
     assert report.ok and report["webhooks.signature"].data["scheme"] == "standard"
@@ -75,7 +80,10 @@ def test_svc_infra_scheme_is_hmac_hex_over_canonical_json() -> None:
     headers = sign(EVENT, PLAIN_SECRET)
     canonical = json.dumps(EVENT, sort_keys=True, separators=(",", ":")).encode()
     assert canonical_json(EVENT) == canonical
-    assert headers["X-Signature"] == hmac.new(PLAIN_SECRET.encode(), canonical, hashlib.sha256).hexdigest()
+    assert (
+        headers["X-Signature"]
+        == hmac.new(PLAIN_SECRET.encode(), canonical, hashlib.sha256).hexdigest()
+    )
     assert headers["X-Signature-Alg"] == "hmac-sha256" and headers["X-Signature-Version"] == "v1"
     assert headers["X-Topic"] == "invoice.created" and headers["X-Payload-Version"] == "1"
     assert headers["X-Attempt"] == "1" and headers["X-Event-Id"]
@@ -93,24 +101,37 @@ def test_standardwebhooks_library_both_directions() -> None:
     ours = sign(JSON_BODY, STD_SECRET, scheme="standard", timestamp=when, msg_id="msg_abc")
     wh.verify(body, ours)  # raises if ours is wrong
     theirs_sig = wh.sign("msg_xyz", when, body)
-    theirs = {"webhook-id": "msg_xyz", "webhook-timestamp": str(int(when.timestamp())),
-              "webhook-signature": theirs_sig}
+    theirs = {
+        "webhook-id": "msg_xyz",
+        "webhook-timestamp": str(int(when.timestamp())),
+        "webhook-signature": theirs_sig,
+    }
     assert verify(JSON_BODY, theirs, STD_SECRET, now=when).ok
     # bytes secrets are raw keys on both sides
     raw_key = b"\x01\x02raw-key-bytes"
-    assert verify(JSON_BODY, {**theirs, "webhook-signature": standardwebhooks.Webhook(raw_key).sign(
-        "msg_xyz", when, body)}, raw_key, now=when).ok
+    assert verify(
+        JSON_BODY,
+        {
+            **theirs,
+            "webhook-signature": standardwebhooks.Webhook(raw_key).sign("msg_xyz", when, body),
+        },
+        raw_key,
+        now=when,
+    ).ok
 
 
 def test_stripe_library_both_directions() -> None:
     stripe = pytest.importorskip("stripe")
-    header = stripe.WebhookSignature.generate_signature_header(JSON_BODY.decode(), STRIPE_SECRET, timestamp=NOW)
+    header = stripe.WebhookSignature.generate_signature_header(
+        JSON_BODY.decode(), STRIPE_SECRET, timestamp=NOW
+    )
     report = verify(JSON_BODY, {"Stripe-Signature": header}, STRIPE_SECRET, now=NOW + 1)
     assert report.ok and report["webhooks.signature"].data["scheme"] == "stripe"
     ours = sign(JSON_BODY, STRIPE_SECRET, scheme="stripe", timestamp=NOW)
     assert ours["Stripe-Signature"] == header
-    stripe.WebhookSignature.verify_header(JSON_BODY.decode(), ours["Stripe-Signature"], STRIPE_SECRET,
-                                          tolerance=None)
+    stripe.WebhookSignature.verify_header(
+        JSON_BODY.decode(), ours["Stripe-Signature"], STRIPE_SECRET, tolerance=None
+    )
 
 
 # --------------------------------------------------------------------------- round trips
@@ -130,7 +151,9 @@ def test_round_trip_and_detection(scheme: str) -> None:
     finding = report["webhooks.signature"]
     assert finding.data["scheme"] == scheme and finding.data["matched_secret"] == 0
     # explicit scheme, header names in any case
-    assert verify(sent, {k.title(): v for k, v in headers.items()}, secret, scheme=scheme, now=NOW).ok
+    assert verify(
+        sent, {k.title(): v for k, v in headers.items()}, secret, scheme=scheme, now=NOW
+    ).ok
     # one changed byte fails
     tampered = sent.replace(b"1", b"2", 1)
     assert not verify(tampered, headers, secret, now=NOW).ok
@@ -148,14 +171,25 @@ def test_svc_infra_delivery_as_httpx_sends_it_only_canonical_matches() -> None:
     assert report.ok and finding.data["form"] == "canonical"
     assert "canonical" in finding.summary and "raw body" in finding.detail
     # the canonical bytes themselves match as raw
-    assert verify(canonical_json(EVENT), headers, PLAIN_SECRET)["webhooks.signature"].data["form"] == "raw"
+    assert (
+        verify(canonical_json(EVENT), headers, PLAIN_SECRET)["webhooks.signature"].data["form"]
+        == "raw"
+    )
 
 
 def test_several_signatures_in_one_header() -> None:
     one = sign(JSON_BODY, STD_SECRET, scheme="standard", timestamp=NOW, msg_id="m1")
-    other = sign(JSON_BODY, "whsec_" + base64.b64encode(b"another key").decode(), scheme="standard",
-                 timestamp=NOW, msg_id="m1")
-    multi = {**one, "webhook-signature": f"{other['webhook-signature']} v2,xyz {one['webhook-signature']}"}
+    other = sign(
+        JSON_BODY,
+        "whsec_" + base64.b64encode(b"another key").decode(),
+        scheme="standard",
+        timestamp=NOW,
+        msg_id="m1",
+    )
+    multi = {
+        **one,
+        "webhook-signature": f"{other['webhook-signature']} v2,xyz {one['webhook-signature']}",
+    }
     assert verify(JSON_BODY, multi, STD_SECRET, now=NOW).ok
     s1 = sign(JSON_BODY, STRIPE_SECRET, scheme="stripe", timestamp=NOW)["Stripe-Signature"]
     s2 = sign(JSON_BODY, "whsec_old", scheme="stripe", timestamp=NOW)["Stripe-Signature"]
@@ -172,7 +206,7 @@ def test_rotation_matches_older_secret_and_warns() -> None:
     assert report.ok
     assert report["webhooks.signature"].data["matched_secret"] == 1
     rotation = report["webhooks.rotation"]
-    assert rotation.status is Status.WARN and rotation.data["cause"] == "older_secret"
+    assert rotation.status is Status.WARN and rotation.cause == "older_secret"
     assert fingerprint("old-secret-abc") in rotation.summary
     assert "old-secret-abc" not in _all_text(report)
     # first of the list: no rotation warning
@@ -184,7 +218,7 @@ def test_none_of_the_secrets_gives_fingerprints_never_secrets() -> None:
     candidates = ["candidate-one-111", "candidate-two-222"]
     report = verify(canonical_json(EVENT), headers, candidates)
     finding = report["webhooks.signature"]
-    assert finding.status is Status.FAIL and finding.data["cause"] == "wrong_secret"
+    assert finding.status is Status.FAIL and finding.cause == "wrong_secret"
     assert finding.data["candidates"] == [fingerprint(c) for c in candidates]
     assert all(fingerprint(c) in finding.detail for c in candidates)
     text = _all_text(report)
@@ -201,10 +235,10 @@ def test_tolerance_edges_with_fixed_now(scheme: str) -> None:
     assert verify(JSON_BODY, headers, STD_SECRET, now=NOW - 300).ok
     old = verify(JSON_BODY, headers, STD_SECRET, now=NOW + 301)
     assert not old.ok and old["webhooks.signature"].status is Status.OK
-    assert old["webhooks.timestamp"].data["cause"] == "timestamp_too_old"
+    assert old["webhooks.timestamp"].cause == "timestamp_too_old"
     assert old["webhooks.timestamp"].data["age_s"] == 301
     new = verify(JSON_BODY, headers, STD_SECRET, now=dt.datetime.fromtimestamp(NOW - 301, dt.UTC))
-    assert new["webhooks.timestamp"].data["cause"] == "timestamp_too_new"
+    assert new["webhooks.timestamp"].cause == "timestamp_too_new"
     assert "future" in new["webhooks.timestamp"].summary
     assert verify(JSON_BODY, headers, STD_SECRET, now=NOW + 900, tolerance=900).ok
 
@@ -212,16 +246,18 @@ def test_tolerance_edges_with_fixed_now(scheme: str) -> None:
 def test_timestamp_in_milliseconds() -> None:
     headers = sign(JSON_BODY, STD_SECRET, scheme="standard", timestamp=NOW * 1000, msg_id="m1")
     report = verify(JSON_BODY, headers, STD_SECRET, now=NOW + 2)
-    assert report["webhooks.timestamp"].data["cause"] == "timestamp_milliseconds"
+    assert report["webhooks.timestamp"].cause == "timestamp_milliseconds"
     assert "seconds" in report["webhooks.timestamp"].summary
 
 
 def test_signed_seconds_sent_milliseconds() -> None:
     headers = sign(JSON_BODY, STRIPE_SECRET, scheme="stripe", timestamp=NOW)
     sig = headers["Stripe-Signature"].split(",")[1]
-    report = verify(JSON_BODY, {"Stripe-Signature": f"t={NOW * 1000},{sig}"}, STRIPE_SECRET, now=NOW)
+    report = verify(
+        JSON_BODY, {"Stripe-Signature": f"t={NOW * 1000},{sig}"}, STRIPE_SECRET, now=NOW
+    )
     assert _cause(report) == "timestamp_units"
-    assert report["webhooks.timestamp"].data["cause"] == "timestamp_milliseconds"
+    assert report["webhooks.timestamp"].cause == "timestamp_milliseconds"
 
 
 # --------------------------------------------------------------------------- header causes
@@ -240,7 +276,7 @@ def test_signed_seconds_sent_milliseconds() -> None:
 def test_missing_header(scheme: str, headers: dict[str, str], header: str) -> None:
     report = verify(JSON_BODY, headers, PLAIN_SECRET, scheme=scheme, now=NOW)
     finding = report["webhooks.signature"]
-    assert finding.data["cause"] == "missing_header" and finding.data["header"] == header
+    assert finding.cause == "missing_header" and finding.data["header"] == header
     assert header in finding.summary
 
 
@@ -251,28 +287,40 @@ def test_missing_header(scheme: str, headers: dict[str, str], header: str) -> No
         ({"Stripe-Signature": f"t={NOW}"}, "Stripe-Signature"),
         ({"Stripe-Signature": "t=yesterday,v1=ab"}, "Stripe-Signature t="),
         ({"X-Hub-Signature-256": "757107ea0eb2"}, "X-Hub-Signature-256"),
-        ({"webhook-id": "m", "webhook-timestamp": str(NOW), "webhook-signature": "v2,abc"}, "webhook-signature"),
-        ({"webhook-id": "m", "webhook-timestamp": "soon", "webhook-signature": "v1,abc"}, "webhook-timestamp"),
+        (
+            {"webhook-id": "m", "webhook-timestamp": str(NOW), "webhook-signature": "v2,abc"},
+            "webhook-signature",
+        ),
+        (
+            {"webhook-id": "m", "webhook-timestamp": "soon", "webhook-signature": "v1,abc"},
+            "webhook-timestamp",
+        ),
     ],
 )
 def test_malformed_header(headers: dict[str, str], header: str) -> None:
     finding = verify(JSON_BODY, headers, STRIPE_SECRET, now=NOW)["webhooks.signature"]
-    assert finding.data["cause"] == "malformed_header" and finding.data["header"] == header
+    assert finding.cause == "malformed_header" and finding.data["header"] == header
 
 
 def test_no_signature_header_at_all() -> None:
-    finding = verify(JSON_BODY, {"Content-Type": "application/json"}, PLAIN_SECRET)["webhooks.signature"]
-    assert finding.data["cause"] == "missing_header" and "X-Signature" in finding.detail
+    finding = verify(JSON_BODY, {"Content-Type": "application/json"}, PLAIN_SECRET)[
+        "webhooks.signature"
+    ]
+    assert finding.cause == "missing_header" and "X-Signature" in finding.detail
 
 
 def test_guide_header_name_is_called_out() -> None:
     sig = hmac.new(PLAIN_SECRET.encode(), JSON_BODY, hashlib.sha256).hexdigest()
     report = verify(JSON_BODY, {"X-Webhook-Signature": sig}, PLAIN_SECRET)
     finding = report["webhooks.signature"]
-    assert finding.data["cause"] == "guide_header"
+    assert finding.cause == "guide_header"
     assert "X-Signature" in finding.detail and "WEBHOOK_SECRET" in finding.detail
     # alongside a real header: verdict from X-Signature, plus the warning
-    both = verify(canonical_json(EVENT), {**sign(EVENT, PLAIN_SECRET), "X-Webhook-Signature": sig}, PLAIN_SECRET)
+    both = verify(
+        canonical_json(EVENT),
+        {**sign(EVENT, PLAIN_SECRET), "X-Webhook-Signature": sig},
+        PLAIN_SECRET,
+    )
     assert both["webhooks.signature"].status is Status.OK
     assert both["webhooks.guide_header"].status is Status.WARN
 
@@ -296,7 +344,10 @@ def test_stripe_secret_without_prefix() -> None:
     assert _cause(report) == "secret_prefix" and "whsec_" in report["webhooks.signature"].summary
     # and the reverse: the receiver dropped the prefix
     headers = sign(JSON_BODY, STRIPE_SECRET, scheme="stripe", timestamp=NOW)
-    assert _cause(verify(JSON_BODY, headers, STRIPE_SECRET.removeprefix("whsec_"), now=NOW)) == "secret_prefix"
+    assert (
+        _cause(verify(JSON_BODY, headers, STRIPE_SECRET.removeprefix("whsec_"), now=NOW))
+        == "secret_prefix"
+    )
 
 
 def test_secret_base64_decoded_by_sender() -> None:
@@ -321,7 +372,10 @@ def test_standard_secret_not_base64() -> None:
 
 
 def test_empty_secret() -> None:
-    assert _cause(verify(JSON_BODY, sign(JSON_BODY, "x-secret", scheme="github"), "")) == "empty_secret"
+    assert (
+        _cause(verify(JSON_BODY, sign(JSON_BODY, "x-secret", scheme="github"), ""))
+        == "empty_secret"
+    )
 
 
 # --------------------------------------------------------------------------- signature encoding
@@ -331,22 +385,34 @@ def test_base64_signature_where_hex_expected() -> None:
     digest = hmac.new(PLAIN_SECRET.encode(), canonical_json(EVENT), hashlib.sha256).digest()
     headers = {"X-Signature": base64.b64encode(digest).decode()}
     report = verify(canonical_json(EVENT), headers, PLAIN_SECRET)
-    assert _cause(report) == "signature_encoding" and "base64" in report["webhooks.signature"].summary
+    assert (
+        _cause(report) == "signature_encoding" and "base64" in report["webhooks.signature"].summary
+    )
 
 
 def test_hex_signature_where_base64_expected() -> None:
     to_sign = f"m1.{NOW}.".encode() + JSON_BODY
     digest = hmac.new(base64.b64decode(STD_SECRET[6:]), to_sign, hashlib.sha256).hexdigest()
-    headers = {"webhook-id": "m1", "webhook-timestamp": str(NOW), "webhook-signature": f"v1,{digest}"}
+    headers = {
+        "webhook-id": "m1",
+        "webhook-timestamp": str(NOW),
+        "webhook-signature": f"v1,{digest}",
+    }
     report = verify(JSON_BODY, headers, STD_SECRET, now=NOW)
     assert _cause(report) == "signature_encoding" and "hex" in report["webhooks.signature"].summary
 
 
 def test_uppercase_hex_and_prefixed_hex() -> None:
     headers = sign(EVENT, PLAIN_SECRET)
-    upper = verify(canonical_json(EVENT), {"X-Signature": headers["X-Signature"].upper()}, PLAIN_SECRET)
-    assert _cause(upper) == "signature_encoding" and "uppercase" in upper["webhooks.signature"].summary
-    prefixed = verify(canonical_json(EVENT), {"X-Signature": "sha256=" + headers["X-Signature"]}, PLAIN_SECRET)
+    upper = verify(
+        canonical_json(EVENT), {"X-Signature": headers["X-Signature"].upper()}, PLAIN_SECRET
+    )
+    assert (
+        _cause(upper) == "signature_encoding" and "uppercase" in upper["webhooks.signature"].summary
+    )
+    prefixed = verify(
+        canonical_json(EVENT), {"X-Signature": "sha256=" + headers["X-Signature"]}, PLAIN_SECRET
+    )
     assert _cause(prefixed) == "signature_encoding"
 
 
@@ -367,8 +433,11 @@ def _pretty(body: bytes) -> bytes:
         (JSON_BODY, _pretty(JSON_BODY), "compact_json"),
         (_pretty(JSON_BODY), JSON_BODY, "pretty_json"),
         (json.dumps(json.loads(JSON_BODY)).encode(), JSON_BODY, "spaced_json"),
-        (json.dumps(json.loads(JSON_BODY), sort_keys=True).encode(), json.dumps(json.loads(JSON_BODY)).encode(),
-         "key_order"),
+        (
+            json.dumps(json.loads(JSON_BODY), sort_keys=True).encode(),
+            json.dumps(json.loads(JSON_BODY)).encode(),
+            "key_order",
+        ),
     ],
 )
 @pytest.mark.parametrize("scheme", ["github", "stripe", "standard"])
@@ -377,7 +446,7 @@ def test_body_altered_after_signing(signed: bytes, received: bytes, code: str, s
     report = verify(received, headers, STD_SECRET, now=NOW)
     finding = report["webhooks.signature"]
     assert finding.status is Status.FAIL
-    assert finding.data["cause"] == "body_altered" and finding.data["transformation"] == code
+    assert finding.cause == "body_altered" and finding.data["transformation"] == code
     assert "request.body()" in finding.fix
 
 
@@ -394,7 +463,10 @@ def test_svc_infra_body_changed_in_content() -> None:
 def test_parse_headers_forms() -> None:
     raw = "POST /hook HTTP/1.1\nX-Signature: abc\ncontent-type: application/json\n\nnot a header"
     assert parse_headers(raw) == {"x-signature": "abc", "content-type": "application/json"}
-    assert parse_headers('{"X-Signature": "abc", "X-Attempt": 2}') == {"x-signature": "abc", "x-attempt": "2"}
+    assert parse_headers('{"X-Signature": "abc", "X-Attempt": 2}') == {
+        "x-signature": "abc",
+        "x-attempt": "2",
+    }
     assert parse_headers([("X-A", "1"), (b"X-B", b"2")]) == {"x-a": "1", "x-b": "2"}
     headers = sign(JSON_BODY, "gh-secret-1", scheme="github")
     text = "\n".join(f"{k}: {v}" for k, v in headers.items())
@@ -421,17 +493,33 @@ def test_misuse_raises_with_guidance() -> None:
 @given(
     body=st.one_of(st.binary(max_size=200), st.text(max_size=200)),
     headers=st.dictionaries(
-        st.sampled_from(["X-Signature", "webhook-id", "webhook-timestamp", "webhook-signature",
-                         "Stripe-Signature", "X-Hub-Signature-256", "X-Hub-Signature",
-                         "X-Webhook-Signature", "svix-signature", "X-Other"]) | st.text(max_size=12),
-        st.text(max_size=80) | st.sampled_from(["v1,", "t=1,v1=", "sha256=", "t=,v1=a", "v1,=== v1,a"]),
+        st.sampled_from(
+            [
+                "X-Signature",
+                "webhook-id",
+                "webhook-timestamp",
+                "webhook-signature",
+                "Stripe-Signature",
+                "X-Hub-Signature-256",
+                "X-Hub-Signature",
+                "X-Webhook-Signature",
+                "svix-signature",
+                "X-Other",
+            ]
+        )
+        | st.text(max_size=12),
+        st.text(max_size=80)
+        | st.sampled_from(["v1,", "t=1,v1=", "sha256=", "t=,v1=a", "v1,=== v1,a"]),
         max_size=6,
     ),
-    secret=st.one_of(st.text(max_size=30), st.binary(max_size=30),
-                     st.lists(st.text(max_size=20), max_size=3)),
+    secret=st.one_of(
+        st.text(max_size=30), st.binary(max_size=30), st.lists(st.text(max_size=20), max_size=3)
+    ),
     scheme=st.sampled_from([None, *SCHEMES]),
 )
-def test_verify_and_detect_never_raise(body: Any, headers: dict[str, str], secret: Any, scheme: Any) -> None:
+def test_verify_and_detect_never_raise(
+    body: Any, headers: dict[str, str], secret: Any, scheme: Any
+) -> None:
     detect_scheme(headers)
     report = verify(body, headers, secret, scheme=scheme, now=NOW)
     assert isinstance(report, Report) and report.get("webhooks.signature") is not None
@@ -442,3 +530,95 @@ def test_verify_and_detect_never_raise(body: Any, headers: dict[str, str], secre
 def test_parse_headers_never_raises_on_text(text: str) -> None:
     assert isinstance(parse_headers(text), dict)
     detect_scheme(text)
+
+
+# --------------------------------------------------------------------------- trust: hostile or odd input
+
+
+def test_non_finite_tolerance_or_now_is_refused() -> None:
+    year_old = NOW - 365 * 86400
+    headers = sign(JSON_BODY, STRIPE_SECRET, scheme="stripe", timestamp=year_old)
+    # NaN compares false with every age: a year-old signature used to pass as fresh.
+    for tolerance in (float("nan"), float("inf"), -1):
+        with pytest.raises(ValueError, match="tolerance"):
+            verify(JSON_BODY, headers, STRIPE_SECRET, tolerance=tolerance, now=NOW)
+    with pytest.raises(TypeError, match="tolerance"):
+        verify(JSON_BODY, headers, STRIPE_SECRET, tolerance="300", now=NOW)  # type: ignore[arg-type]
+    for now in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="now"):
+            verify(JSON_BODY, headers, STRIPE_SECRET, now=now)
+    old = verify(JSON_BODY, headers, STRIPE_SECRET, now=NOW)
+    assert not old.ok and old["webhooks.timestamp"].cause == "timestamp_too_old"
+
+
+def test_bytes_headers_verify() -> None:
+    headers = sign(EVENT, PLAIN_SECRET)
+    as_bytes = {k.encode(): v.encode() for k, v in headers.items()}
+    assert detect_scheme(as_bytes) == "svc-infra"
+    assert verify(canonical_json(EVENT), as_bytes, PLAIN_SECRET).ok
+    # ASGI scopes carry a list of (bytes, bytes) pairs; raw header text may arrive as bytes too
+    assert verify(canonical_json(EVENT), list(as_bytes.items()), PLAIN_SECRET).ok
+    text = "\r\n".join(f"{k}: {v}" for k, v in headers.items()).encode()
+    assert verify(canonical_json(EVENT), text, PLAIN_SECRET).ok
+    missing = verify(canonical_json(EVENT), {b"X-Other": b"1"}, PLAIN_SECRET)
+    assert missing["webhooks.signature"].cause == "missing_header"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a":' * 100_000 + "1" + "}" * 100_000,
+        "[" * 100_000,
+        '{"X-Signature": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    ],
+)
+def test_deeply_nested_header_text_never_raises(text: str) -> None:
+    import time
+
+    started = time.perf_counter()
+    assert isinstance(parse_headers(text), dict)
+    assert detect_scheme(text) in (None, "svc-infra")
+    report = verify(JSON_BODY, text, PLAIN_SECRET)
+    assert report["webhooks.signature"].cause in ("missing_header", "wrong_secret", "body_not_json")
+    assert time.perf_counter() - started < 2.0
+
+
+def test_deeply_nested_body_is_explained_or_refused() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    headers = sign(EVENT, PLAIN_SECRET)
+    assert _cause(verify(deep.encode(), headers, PLAIN_SECRET)) == "body_not_json"
+    with pytest.raises(SigningError, match="nested too deeply"):
+        sign(deep, PLAIN_SECRET)
+    with pytest.raises(SigningError, match="nested too deeply"):
+        canonical_json(deep)
+
+
+def test_one_error_tree_and_the_cause_vocabulary() -> None:
+    from svc_nb import SvcNbError
+    from svc_nb.webhooks import AttemptsError, WebhooksCause, WebhooksError
+
+    assert issubclass(WebhooksError, SvcNbError) and issubclass(WebhooksError, ValueError)
+    assert issubclass(SigningError, WebhooksError) and issubclass(AttemptsError, WebhooksError)
+    assert all(member.description for member in WebhooksCause)
+    # every cause the signature checks produce is a member of the vocabulary
+    codes = {m.value for m in WebhooksCause}
+    for cause in (
+        "wrong_secret",
+        "body_altered",
+        "missing_header",
+        "timestamp_too_old",
+        "older_secret",
+    ):
+        assert cause in codes
+
+
+def test_every_non_ok_signature_finding_has_a_cause() -> None:
+    headers = sign(JSON_BODY, STRIPE_SECRET, scheme="stripe", timestamp=NOW)
+    reports = [
+        verify(JSON_BODY, headers, ["wrong-secret-1", STRIPE_SECRET], now=NOW + 1000),
+        verify(JSON_BODY + b"\n", {**headers, "X-Webhook-Signature": "x"}, STRIPE_SECRET, now=NOW),
+        verify(JSON_BODY, {}, STRIPE_SECRET),
+    ]
+    for report in reports:
+        for finding in report:
+            assert (finding.cause is None) == (finding.status is Status.OK), finding

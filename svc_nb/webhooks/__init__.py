@@ -3,56 +3,29 @@ attempt logs, svc-infra's Redis queue and a local receiver.
 
 svc-infra signs canonical JSON with HMAC-SHA256 into ``X-Signature`` (lowercase
 hex, no prefix, no timestamp); the guide's ``X-Webhook-Signature`` and
-``WEBHOOK_SECRET`` do not exist (DESIGN §1).
+``WEBHOOK_SECRET`` do not exist.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
-
-# --- signatures and endpoint probe (issue 9) ---------------------------------
+from svc_nb.webhooks._attempts import ATTEMPT_COLUMNS, OUTCOMES, load_attempts
+from svc_nb.webhooks._causes import WebhooksCause
+from svc_nb.webhooks._delivery import deliver, deliver_many, parse_retry_after
+from svc_nb.webhooks._errors import AttemptsError, SigningError, WebhooksError
+from svc_nb.webhooks._headers import detect_scheme, parse_headers
+from svc_nb.webhooks._log import DeliveryLog
+from svc_nb.webhooks._policy import RetryPolicy
 from svc_nb.webhooks._probe import delivery_timeout, probe
-from svc_nb.webhooks._signing import (
-    SCHEMES,
-    SigningError,
-    canonical_json,
-    detect_scheme,
-    parse_headers,
-    sign,
-    verify,
-)
-
-# (a plain assignment, not +=, so that the next block's imports stay "at the top" for ruff E402)
-__all__ = [
-    *__all__,
-    "SCHEMES",
-    "SigningError",
-    "canonical_json",
-    "delivery_timeout",
-    "detect_scheme",
-    "parse_headers",
-    "probe",
-    "sign",
-    "verify",
-]
-# --- end signatures ------------------------------------------------------------
-
-# --- deliveries, receiver, queue, attempt logs (issue 10) --------------------
-from svc_nb.webhooks._attempts import ATTEMPT_COLUMNS, OUTCOMES, AttemptsError, load_attempts
-from svc_nb.webhooks._delivery import DeliveryLog, deliver, deliver_many, parse_retry_after
-from svc_nb.webhooks._policy import RetryPolicy, WebhooksError
-from svc_nb.webhooks._queue import (
-    QueueSnapshot,
-    clear_demo_queue,
-    parse_status,
-    queue_snapshot,
-    seed_demo_queue,
-)
+from svc_nb.webhooks._queue import QueueSnapshot, parse_status, queue_snapshot
+from svc_nb.webhooks._queue_demo import clear_demo_queue, seed_demo_queue
 from svc_nb.webhooks._receiver import ReceivedRequest, Receiver, Respond
+from svc_nb.webhooks._schemes import SCHEMES, canonical_json, sign
+from svc_nb.webhooks._signing import verify
 
-__all__ += [
+__all__ = [
     "ATTEMPT_COLUMNS",
     "OUTCOMES",
+    "SCHEMES",
     "AttemptsError",
     "DeliveryLog",
     "QueueSnapshot",
@@ -60,16 +33,22 @@ __all__ += [
     "Receiver",
     "Respond",
     "RetryPolicy",
+    "SigningError",
+    "WebhooksCause",
     "WebhooksError",
+    "canonical_json",
     "clear_demo_queue",
     "deliver",
     "deliver_many",
+    "delivery_timeout",
+    "detect_scheme",
     "load_attempts",
+    "parse_headers",
     "parse_retry_after",
     "parse_status",
+    "probe",
     "queue_snapshot",
     "seed_demo_queue",
+    "sign",
+    "verify",
 ]
-# --- end deliveries ------------------------------------------------------------
-
-__all__.sort()

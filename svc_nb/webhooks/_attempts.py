@@ -13,9 +13,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from svc_nb._explain import Explanation, explain
 from svc_nb._redact import mask_url, scrub
 from svc_nb._report import Finding, Report, Status
-from svc_nb.webhooks._policy import WebhooksError
+from svc_nb._validate import check_timeout
+from svc_nb.webhooks._causes import WebhooksCause
+from svc_nb.webhooks._errors import AttemptsError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,8 +51,14 @@ _TEXT_COLUMNS = ("delivery_id", "outcome", "error", "response_excerpt")
 _TIME_DTYPE: Final = "datetime64[us, UTC]"
 
 
-class AttemptsError(WebhooksError):
-    """An attempt log cannot be read: missing columns, an unreadable file or query."""
+_BAD_ROWS = {
+    WebhooksCause.BAD_ROWS: Explanation(
+        Status.WARN,
+        "{rows} attempts read from {origin}; {bad} bad row(s) left out",
+        "{rows_detail}",
+        "Inspect df.attrs['bad_rows'] and fix those rows at the source.",
+    )
+}
 
 
 class LoadReport(Report):
@@ -78,7 +87,9 @@ def coerce_attempts(df: pd.DataFrame) -> pd.DataFrame:
             values = pd.Series([None] * len(df), dtype=object)
         if col in _TIME_COLUMNS:
             if isinstance(values.dtype, pd.DatetimeTZDtype):
-                out[col] = values.dt.tz_convert("UTC").astype(_TIME_DTYPE)  # already times: no parsing
+                out[col] = values.dt.tz_convert("UTC").astype(
+                    _TIME_DTYPE
+                )  # already times: no parsing
             else:
                 out[col] = pd.to_datetime(values, utc=True, format="ISO8601").astype(_TIME_DTYPE)
         elif col == "attempt":
@@ -178,7 +189,9 @@ def read_attempts_file(path: str | Path) -> pd.DataFrame:
                 except json.JSONDecodeError as exc:
                     raise AttemptsError(f"{p}: line {n} is not JSON ({exc.msg})") from None
                 if not isinstance(row, dict):
-                    raise AttemptsError(f"{p}: line {n} is not a JSON object (one attempt per line)")
+                    raise AttemptsError(
+                        f"{p}: line {n} is not a JSON object (one attempt per line)"
+                    )
                 rows.append(row)
     except UnicodeDecodeError:
         raise AttemptsError(f"{p} is not UTF-8 text") from None
@@ -205,6 +218,7 @@ def load_attempts(
     """
     import pandas as pd
 
+    timeout = check_timeout(timeout)
     if isinstance(source, tuple) and len(source) == 2:
         url, sql = source
     elif isinstance(source, str) and sql is not None and url is None and "://" in source:
@@ -238,10 +252,7 @@ def load_attempts(
     return _normalise(raw, origin)
 
 
-def _normalise(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
-    import pandas as pd
-
-    raw = raw.reset_index(drop=True)
+def _check_columns(raw: pd.DataFrame, origin: str) -> None:
     dupes = sorted({str(c) for c in raw.columns[raw.columns.duplicated()]})
     if dupes:
         raise AttemptsError(f"{origin}: column(s) {', '.join(dupes)} appear more than once")
@@ -253,69 +264,108 @@ def _normalise(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
     if missing:
         raise AttemptsError(
             f"{origin}: missing attempt column(s) {', '.join(missing)}; columns present: "
-            f"{', '.join(map(str, raw.columns)) or 'none'}. Map yours with "
+            f"{', '.join(map(str, raw.columns))[:500] or 'none'}. Map yours with "
             "columns={'your_name': 'started_at', ...}"
         )
+
+
+class _Reasons:
+    """Why each row is bad ('' for a good row), accumulated check by check."""
+
+    def __init__(self, rows: int) -> None:
+        import pandas as pd
+
+        self.text = pd.Series([""] * rows, dtype=object)
+
+    def flag(self, mask: pd.Series, why: str) -> None:
+        hit = mask.fillna(False).astype(bool).to_numpy()
+        self.text[hit] = self.text[hit].map(lambda r: f"{r}; {why}" if r else why)
+
+
+def _derived_outcome(codes: pd.Series) -> list[str]:
+    """An outcome from the status code when a log has none: 2xx delivered, other codes http_error."""
+    return [
+        "delivered"
+        if c == c and c is not None and 200 <= c < 300
+        else ("http_error" if c == c and c is not None else "connect_error")
+        for c in codes
+    ]
+
+
+def _parse_columns(df: pd.DataFrame, reasons: _Reasons) -> None:
+    """Parse every attempt column in place, flagging the rows whose values do not parse."""
+    attempt = _numbers(df["attempt"])
+    reasons.flag(
+        attempt.isna() | (attempt < 1) | (attempt > 1_000_000) | (attempt != attempt.round()),
+        "attempt is not a positive integer",
+    )
+    df["attempt"] = attempt
+    for col in _TIME_COLUMNS:
+        parsed = _times(df[col])
+        reasons.flag(parsed.isna() & df[col].notna(), f"{col} is not a time")
+        reasons.flag(df[col].isna(), f"{col} is empty")
+        df[col] = parsed
+    if "status_code" in df.columns:
+        codes = _numbers(df["status_code"])
+        bad = codes.notna() & ((codes < 100) | (codes > 599) | (codes != codes.round()))
+        reasons.flag(_unparsed(codes, df["status_code"]) | bad, "status_code is not an HTTP status")
+        df["status_code"] = codes.where(~bad)
+    if "duration_ms" in df.columns:
+        dur = _numbers(df["duration_ms"])
+        reasons.flag(_unparsed(dur, df["duration_ms"]), "duration_ms is not a number")
+        reasons.flag(
+            dur.notna() & ((dur < 0) | (dur == math.inf)),
+            "duration_ms is not a finite, non-negative number",
+        )
+        df["duration_ms"] = dur
+    if "outcome" not in df.columns:
+        df["outcome"] = _derived_outcome(df["status_code"])
+    outcome = df["outcome"].astype(str).str.strip().str.lower()
+    reasons.flag(~outcome.isin(OUTCOMES), f"outcome is not one of {', '.join(OUTCOMES)}")
+    df["outcome"] = outcome
+    empty_id = df["delivery_id"].isna() | (df["delivery_id"].astype(str) == "")
+    reasons.flag(empty_id, "delivery_id is empty")
+
+
+def _normalise(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
+    raw = raw.reset_index(drop=True)
+    _check_columns(raw, origin)
     df = raw.copy()
     if "scheduled_at" not in df.columns:
         df["scheduled_at"] = df["started_at"]
     if "started_at" not in df.columns:
         df["started_at"] = df["scheduled_at"]
-    reasons = pd.Series([""] * len(df), dtype=object)
-
-    def flag(mask: pd.Series, why: str) -> None:
-        hit = mask.fillna(False).astype(bool).to_numpy()
-        reasons[hit] = reasons[hit].map(lambda r: f"{r}; {why}" if r else why)
-
-    attempt = _numbers(df["attempt"])
-    flag(attempt.isna() | (attempt < 1) | (attempt > 1_000_000) | (attempt != attempt.round()),
-         "attempt is not a positive integer")
-    df["attempt"] = attempt
-    for col in _TIME_COLUMNS:
-        parsed = _times(df[col])
-        flag(parsed.isna() & df[col].notna(), f"{col} is not a time")
-        flag(df[col].isna(), f"{col} is empty")
-        df[col] = parsed
-    if "status_code" in df.columns:
-        codes = _numbers(df["status_code"])
-        bad = codes.notna() & ((codes < 100) | (codes > 599) | (codes != codes.round()))
-        flag(_unparsed(codes, df["status_code"]) | bad, "status_code is not an HTTP status")
-        df["status_code"] = codes.where(~bad)
-    if "duration_ms" in df.columns:
-        dur = _numbers(df["duration_ms"])
-        flag(_unparsed(dur, df["duration_ms"]), "duration_ms is not a number")
-        df["duration_ms"] = dur
-    if "outcome" not in df.columns:
-        codes = df["status_code"]
-        df["outcome"] = ["delivered" if c == c and c is not None and 200 <= c < 300 else
-                         ("http_error" if c == c and c is not None else "connect_error") for c in codes]
-    outcome = df["outcome"].astype(str).str.strip().str.lower()
-    flag(~outcome.isin(OUTCOMES), f"outcome is not one of {', '.join(OUTCOMES)}")
-    df["outcome"] = outcome
-    flag(df["delivery_id"].isna() | (df["delivery_id"].astype(str) == ""), "delivery_id is empty")
-
-    bad = reasons != ""
-    good = df[~bad.to_numpy()]
-    result = coerce_attempts(good.reset_index(drop=True))
-    bad_rows = raw[bad.to_numpy()].copy()
-    bad_rows.insert(0, "reason", reasons[bad].to_numpy())
+    reasons = _Reasons(len(df))
+    _parse_columns(df, reasons)
+    bad = (reasons.text != "").to_numpy()
+    result = coerce_attempts(df[~bad].reset_index(drop=True))
+    bad_rows = raw[bad].copy()
+    bad_rows.insert(0, "reason", reasons.text[bad].to_numpy())
     bad_rows.insert(0, "row", bad_rows.index)
-    findings = [
-        Finding(
-            "webhooks.attempts.load",
-            Status.OK if not len(bad_rows) else Status.WARN,
-            f"{len(result)} attempts read from {origin}"
-            + (f"; {len(bad_rows)} bad row(s) left out" if len(bad_rows) else ""),
-            detail="; ".join(
-                f"row {r}: {why}" for r, why in zip(bad_rows["row"][:10], bad_rows["reason"][:10], strict=False)
-            ),
-            fix="" if not len(bad_rows) else "Inspect df.attrs['bad_rows'] and fix those rows at the source.",
-            data={"rows": len(result), "bad_rows": len(bad_rows)},
-        )
-    ]
     result.attrs["bad_rows"] = bad_rows
-    result.attrs["report"] = LoadReport(findings, title="attempt log")
+    result.attrs["report"] = LoadReport(
+        [_load_finding(origin, len(result), bad_rows)], title="attempt log"
+    )
     return result
+
+
+def _load_finding(origin: str, rows: int, bad_rows: pd.DataFrame) -> Finding:
+    data = {"rows": rows, "bad_rows": len(bad_rows)}
+    if not len(bad_rows):
+        return Finding(
+            "webhooks.attempts.load", Status.OK, f"{rows} attempts read from {origin}", data=data
+        )
+    shown = zip(bad_rows["row"][:10], bad_rows["reason"][:10], strict=False)
+    return explain(
+        "webhooks.attempts.load",
+        WebhooksCause.BAD_ROWS,
+        _BAD_ROWS,
+        data=data,
+        rows=rows,
+        origin=origin,
+        bad=len(bad_rows),
+        rows_detail="; ".join(f"row {r}: {why}" for r, why in shown),
+    )
 
 
 def _numbers(values: pd.Series) -> pd.Series:
@@ -325,6 +375,7 @@ def _numbers(values: pd.Series) -> pd.Series:
     try:
         return pd.to_numeric(values, errors="coerce").astype("float64")
     except (TypeError, ValueError, OverflowError):
+
         def one(v: Any) -> float:
             try:
                 return float(v)
@@ -341,6 +392,7 @@ def _times(values: pd.Series) -> pd.Series:
     try:
         return pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
     except (TypeError, ValueError, OverflowError):
+
         def one(v: Any) -> Any:
             try:
                 return pd.to_datetime(v, utc=True, errors="coerce")
@@ -376,7 +428,9 @@ async def _fetch_sql(url: str, sql: str, timeout: float) -> pd.DataFrame:
             finally:
                 await conn.close()
     except TimeoutError:
-        raise AttemptsError(f"query on {mask_url(url)} did not finish within {timeout:g} s") from None
+        raise AttemptsError(
+            f"query on {mask_url(url)} did not finish within {timeout:g} s"
+        ) from None
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise AttemptsError(
             f"cannot read attempts from {mask_url(url)}: {type(exc).__name__}: {scrub(str(exc))}"

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from svc_nb._redact import register_secret
-from svc_nb.webhooks._policy import WebhooksError
+from svc_nb.webhooks._errors import WebhooksError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,7 +92,9 @@ class Respond:
         return cls(close=True)
 
 
-Behaviour = Sequence["Respond | int | str"] | Callable[[int, "ReceivedRequest"], "Respond | int | str"]
+Behaviour = (
+    Sequence["Respond | int | str"] | Callable[[int, "ReceivedRequest"], "Respond | int | str"]
+)
 
 
 def _as_respond(value: Respond | int | str) -> Respond:
@@ -100,8 +102,13 @@ def _as_respond(value: Respond | int | str) -> Respond:
         return value
     if isinstance(value, int):
         return Respond(value)
-    named = {"close": Respond.drop(), "drop": Respond.drop(), "gone": Respond.gone(),
-             "redirect": Respond.redirect(), "ok": Respond.ok()}
+    named = {
+        "close": Respond.drop(),
+        "drop": Respond.drop(),
+        "gone": Respond.gone(),
+        "redirect": Respond.redirect(),
+        "ok": Respond.ok(),
+    }
     if isinstance(value, str) and value in named:
         return named[value]
     raise WebhooksError(
@@ -137,8 +144,10 @@ class _Server(http.server.ThreadingHTTPServer):
     def process_request(self, request: Any, client_address: Any) -> None:
         # Our own named thread per connection, tracked so stop() can close and join it.
         thread = threading.Thread(
-            target=self.owner._serve_connection, args=(self, request, client_address),
-            name="svc_nb-rx-conn", daemon=True,
+            target=self.owner._serve_connection,
+            args=(self, request, client_address),
+            name="svc_nb-rx-conn",
+            daemon=True,
         )
         self.owner._track(request, thread)
         thread.start()
@@ -233,8 +242,10 @@ class Receiver:
         self._server = server
         self._stopping.clear()
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05},
-            name="svc_nb-receiver", daemon=True,
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="svc_nb-receiver",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -293,7 +304,9 @@ class Receiver:
                 return Respond.ok()
             return _as_respond(items[min(attempt, len(items)) - 1])
         if attempt <= self.fail_first:
-            return Respond(self.status, delay=self.delay, body=f"failing attempt {attempt} on purpose")
+            return Respond(
+                self.status, delay=self.delay, body=f"failing attempt {attempt} on purpose"
+            )
         return Respond(200, delay=self.delay)
 
     def _on_request(
@@ -304,8 +317,13 @@ class Receiver:
             attempt = self._counts.get(key, 0) + 1
             self._counts[key] = attempt
         record = ReceivedRequest(
-            time=datetime.now(UTC), method=method, path=path, headers=headers, body=body,
-            attempt=attempt, key=key,
+            time=datetime.now(UTC),
+            method=method,
+            path=path,
+            headers=headers,
+            body=body,
+            attempt=attempt,
+            key=key,
         )
         if self.secret:
             from svc_nb.webhooks._signing import verify
@@ -334,7 +352,9 @@ class Receiver:
                 "delivery_id": [r.key for r in reqs],
                 "attempt": pd.Series([r.attempt for r in reqs], dtype="int64"),
                 "topic": [r.headers.get("x-topic", "") for r in reqs],
-                "headers": [{h: r.headers[h] for h in _SHOWN_HEADERS if h in r.headers} for r in reqs],
+                "headers": [
+                    {h: r.headers[h] for h in _SHOWN_HEADERS if h in r.headers} for r in reqs
+                ],
                 "body_size": pd.Series([len(r.body) for r in reqs], dtype="int64"),
                 "signature_ok": pd.Series([r.signature_ok for r in reqs], dtype="boolean"),
                 "status": pd.Series([r.status for r in reqs], dtype="Int64"),
@@ -344,8 +364,3 @@ class Receiver:
     def __repr__(self) -> str:
         where = self.url if self._server is not None else "stopped"
         return f"<Receiver {where}: {len(self.requests)} requests>"
-
-
-def http_date(when: datetime) -> str:
-    """An RFC 9110 HTTP date for ``Retry-After``."""
-    return email.utils.format_datetime(when.astimezone(UTC), usegmt=True)

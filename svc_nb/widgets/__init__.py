@@ -8,7 +8,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["dashboard", "jwt_inspector", "redirect_uri_diff", "retry_explorer", "signature_checker"]
+__all__ = [
+    "dashboard",
+    "jwt_inspector",
+    "progress_bar",
+    "redirect_uri_diff",
+    "retry_explorer",
+    "signature_checker",
+]
 
 # widget name -> private module that defines it
 _WIDGETS = {
@@ -17,6 +24,7 @@ _WIDGETS = {
     "redirect_uri_diff": "_oauth",
     "signature_checker": "_signature",
     "retry_explorer": "_retry",
+    "progress_bar": "_progress",
 }
 
 

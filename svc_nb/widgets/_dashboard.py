@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from svc_nb._diagnose import diagnose, registered_checks
 from svc_nb._report import Finding, Report, Status
-from svc_nb.widgets._base import error_html, html_of, run_later
+from svc_nb._validate import DEFAULT_TIMEOUT_S, check_timeout
+from svc_nb.widgets._base import View, error_html, html_of, run_later
 
 if TYPE_CHECKING:
     import ipywidgets as widgets
@@ -32,14 +33,17 @@ def _row_html(name: str, findings: list[Finding] | None) -> str:
     )
 
 
-class Dashboard:
-    """A thin view over :func:`svc_nb.diagnose`; displays as its ``widget`` (a VBox)."""
+class Dashboard(View):
+    """A thin view over :func:`svc_nb.diagnose`: ``header``, ``button`` (re-run), one
+    ``progress`` light per check and ``output`` (the report); ``report`` is the last result.
+    """
 
-    def __init__(self, environ: Mapping[str, str] | None = None, *, timeout: float = 3.0) -> None:
+    def __init__(
+        self, environ: Mapping[str, str] | None = None, *, timeout: float = DEFAULT_TIMEOUT_S
+    ) -> None:
         import ipywidgets as widgets
 
-        if timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        timeout = check_timeout(timeout)
         self.environ = None if environ is None else dict(environ)
         self.timeout = timeout
         self.report: Report | None = None
@@ -48,7 +52,9 @@ class Dashboard:
         self._done = threading.Event()
         self._lock = threading.Lock()
         self.header = widgets.HTML()
-        self.button = widgets.Button(description="Re-run", icon="refresh", tooltip="Run every check again")
+        self.button = widgets.Button(
+            description="Re-run", icon="refresh", tooltip="Run every check again"
+        )
         self.button.on_click(lambda _b: self.start())
         self.progress: dict[str, widgets.HTML] = {}
         self.progress_box = widgets.VBox()
@@ -77,7 +83,9 @@ class Dashboard:
         names = registered_checks()
         self.progress = {name: widgets.HTML(_row_html(name, None)) for name in names}
         self.progress_box.children = tuple(self.progress.values())
-        self.header.value = f"<b>svc_nb diagnose</b>: running {len(names)} checks (timeout {self.timeout:g} s)…"
+        self.header.value = (
+            f"<b>svc_nb diagnose</b>: running {len(names)} checks (timeout {self.timeout:g} s)…"
+        )
         self.output.value = ""
         self._started = time.perf_counter()
         run_later(
@@ -123,16 +131,9 @@ class Dashboard:
                 await asyncio.sleep(0.05)
         return self.report
 
-    # -- display ----------------------------------------------------------------
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
 
-        display(self.widget)
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(include=include, exclude=exclude, **kwargs)
-
-
-def dashboard(environ: Mapping[str, str] | None = None, *, timeout: float = 3.0) -> Dashboard:
+def dashboard(
+    environ: Mapping[str, str] | None = None, *, timeout: float = DEFAULT_TIMEOUT_S
+) -> Dashboard:
     """Run :func:`svc_nb.diagnose` in the background with a light per check and a re-run button."""
     return Dashboard(environ, timeout=timeout)

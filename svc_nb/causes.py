@@ -1,0 +1,70 @@
+"""One vocabulary of causes: every code a Finding's ``cause`` can hold, by section.
+
+Each section declares its codes as a :class:`~svc_nb._explain.CauseEnum` next
+to its checks; this module only gathers them, so the table in the docs
+(``docs/causes.md``, generated at build time) cannot drift from the code.
+
+>>> from svc_nb import causes
+>>> "auth_failed" in causes.codes("db")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import NamedTuple
+
+from svc_nb._explain import CauseEnum
+
+__all__ = ["SECTIONS", "Cause", "codes", "enum_for", "markdown_table", "rows"]
+
+# section -> (module, enum name). "transport" is shared by every HTTP probe.
+SECTIONS: dict[str, tuple[str, str]] = {
+    "transport": ("svc_nb._http", "TransportCause"),
+    "env": ("svc_nb.env", "EnvCause"),
+    "db": ("svc_nb.db", "DbCause"),
+    "migrations": ("svc_nb.migrations", "MigrationsCause"),
+    "cache": ("svc_nb.cache", "CacheCause"),
+    "tokens": ("svc_nb.tokens", "TokensCause"),
+    "oauth": ("svc_nb.oauth", "OAuthCause"),
+    "webhooks": ("svc_nb.webhooks", "WebhooksCause"),
+    "cors": ("svc_nb.cors", "CorsCause"),
+    "support": ("svc_nb.support", "SupportCause"),
+}
+
+
+class Cause(NamedTuple):
+    section: str
+    code: str
+    meaning: str
+
+
+def enum_for(section: str) -> type[CauseEnum] | None:
+    """The cause enum of a section, or None if that section declares none."""
+    module_name, enum_name = SECTIONS[section]
+    found = getattr(importlib.import_module(module_name), enum_name, None)
+    return found if isinstance(found, type) and issubclass(found, CauseEnum) else None
+
+
+def rows() -> list[Cause]:
+    """Every declared cause, section by section, in declaration order."""
+    result: list[Cause] = []
+    for section in SECTIONS:
+        enum = enum_for(section)
+        for member in enum or ():
+            result.append(Cause(section, member.value, member.description))
+    return result
+
+
+def codes(section: str | None = None) -> frozenset[str]:
+    """The codes of one section (``transport`` codes included), or of all sections."""
+    return frozenset(
+        row.code for row in rows() if section is None or row.section in (section, "transport")
+    )
+
+
+def markdown_table() -> str:
+    """The documented table: section, code, meaning."""
+    lines = ["| section | cause | meaning |", "|---|---|---|"]
+    for row in rows():
+        lines.append(f"| {row.section} | `{row.code}` | {row.meaning.replace('|', '/')} |")
+    return "\n".join(lines)

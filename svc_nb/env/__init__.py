@@ -1,0 +1,77 @@
+"""Quick diagnostics: which variables svc-infra will actually read, masked.
+
+The resolvers here follow svc-infra's real precedence; every other section uses
+them to find its default target (``resolve_database_url``, ``resolve_cache_url``,
+``resolve_jwt_secret``, ``job_queue_redis_url``). ``check_env`` validates the
+whole environment without network I/O; ``check_python`` and ``check_event_loop``
+look at the interpreter and the running loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from svc_nb._diagnose import register_check
+from svc_nb.env._causes import EnvCause
+from svc_nb.env._checks import check_env
+from svc_nb.env._dotenv import EnvFileError, merged_environ, read_env_file
+from svc_nb.env._python import (
+    KEY_PACKAGES,
+    check_event_loop,
+    check_python,
+    in_notebook_kernel,
+    install_command,
+    package_versions,
+)
+from svc_nb.env._read import (
+    CACHE_URL_VARS,
+    DATABASE_URL_VARS,
+    DEFAULT_SECRETS_FILE,
+    JOB_QUEUE_REDIS_VARS,
+    JWT_SECRET_VARS,
+    PROD_LIKE_ENVS,
+    Resolved,
+    app_environment,
+    job_queue_redis_url,
+    register_env_secrets,
+    resolve_cache_url,
+    resolve_database_url,
+    resolve_job_queue,
+    resolve_jwt_secret,
+)
+
+__all__ = [
+    "CACHE_URL_VARS",
+    "DATABASE_URL_VARS",
+    "DEFAULT_SECRETS_FILE",
+    "JOB_QUEUE_REDIS_VARS",
+    "JWT_SECRET_VARS",
+    "KEY_PACKAGES",
+    "PROD_LIKE_ENVS",
+    "EnvCause",
+    "EnvFileError",
+    "Resolved",
+    "app_environment",
+    "check_env",
+    "check_event_loop",
+    "check_python",
+    "in_notebook_kernel",
+    "install_command",
+    "job_queue_redis_url",
+    "merged_environ",
+    "package_versions",
+    "read_env_file",
+    "register_env_secrets",
+    "resolve_cache_url",
+    "resolve_database_url",
+    "resolve_job_queue",
+    "resolve_jwt_secret",
+]
+
+# diagnose() runs these with every other section's checks.
+register_check("env", lambda environ, timeout: check_env(environ), order=10)
+# Reading package metadata is slow file I/O: keep it off the loop, beside the network probes.
+register_check(
+    "python", lambda environ, timeout: asyncio.to_thread(check_python), order=11, waits=True
+)
+register_check("loop", lambda environ, timeout: check_event_loop(), order=12)

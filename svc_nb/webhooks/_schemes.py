@@ -1,0 +1,251 @@
+"""The four signing schemes: their keys, their MACs, and :func:`sign`.
+
+- ``svc-infra``: HMAC-SHA256, lowercase hex, header ``X-Signature``, over the
+  canonical JSON of the event (sorted keys, compact separators). The sender
+  POSTs httpx's own serialisation, so the raw body usually differs from what
+  was signed: receivers must verify the canonical form.
+- ``standard`` (Standard Webhooks): ``webhook-signature: v1,<base64>`` over
+  ``{id}.{timestamp}.{body}``, secret ``whsec_<base64>``.
+- ``stripe``: ``Stripe-Signature: t=<ts>,v1=<hex>`` over ``{t}.{body}``; the
+  whole ``whsec_…`` string is the HMAC key.
+- ``github``: ``X-Hub-Signature-256: sha256=<hex>`` over the raw body.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from svc_nb._clock import Now, unix_seconds
+from svc_nb._exceptions import ArgumentTypeError
+from svc_nb._fmt import b64decode_lenient
+from svc_nb._redact import fingerprint, register_secret
+from svc_nb.webhooks._errors import SigningError
+
+__all__ = ["SCHEMES", "canonical_json", "sign"]
+
+SCHEMES: tuple[str, ...] = ("svc-infra", "standard", "stripe", "github")
+STANDARD_PREFIX = "whsec_"
+
+SecretInput = str | bytes | Sequence[str | bytes]
+BodyInput = bytes | bytearray | str | Mapping[str, Any]
+HeadersInput = Mapping[Any, Any] | Iterable[tuple[str | bytes, Any]] | str | bytes
+
+# Caches bounded by size: verify() runs in receivers' hot loops with few distinct secrets.
+_CACHE_LIMIT = 256
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def canonical_json(event: Any) -> bytes:
+    """The bytes svc-infra signs: ``json.dumps(event, sort_keys=True, separators=(",", ":"))``.
+
+    ``event`` may be a dict or JSON text/bytes (parsed first). Raises
+    :class:`SigningError` for text that is not JSON or is nested too deeply to read.
+    """
+    try:
+        if isinstance(event, bytes | bytearray | str):
+            event = json.loads(event)
+        return json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
+    except RecursionError:
+        raise SigningError("the event is nested too deeply to serialise as JSON") from None
+    except (TypeError, ValueError) as exc:
+        raise SigningError(f"the event is not JSON: {str(exc)[:120]}") from None
+
+
+def body_bytes(body: BodyInput) -> bytes:
+    """The exact bytes a scheme signs or verifies: raw bytes as given, text as UTF-8."""
+    if type(body) is bytes:
+        return body
+    if isinstance(body, bytes | bytearray):
+        return bytes(body)
+    if isinstance(body, str):
+        return body.encode("utf-8", "surrogatepass")
+    if isinstance(body, Mapping):
+        # A dict is sent as compact JSON; svc-infra signs its canonical form anyway.
+        return canonical_json(dict(body))
+    raise ArgumentTypeError(
+        f"body must be the raw request body (bytes or str) or the event dict, not "
+        f"{type(body).__name__}; pass what the request carried: await request.body()"
+    )
+
+
+def secret_list(secret: SecretInput) -> list[str | bytes]:
+    """One secret or a rotation list, as a list; raises for anything else."""
+    if type(secret) is str or type(secret) is bytes:
+        return [secret]
+    if isinstance(secret, str | bytes):
+        return [secret]
+    if not isinstance(secret, Sequence) or isinstance(secret, bytearray):
+        raise ArgumentTypeError(
+            f"secret must be a str, bytes, or a list of them (rotation), not {type(secret).__name__}"
+        )
+    items = [*secret]
+    for item in items:
+        if not isinstance(item, str | bytes):
+            raise ArgumentTypeError(f"each secret must be str or bytes, not {type(item).__name__}")
+    return items
+
+
+def remember(secrets: Iterable[str | bytes]) -> None:
+    """Register secrets (and a Standard Webhooks secret's base64 part) so output masks them."""
+    forms: list[str | bytes] = []
+    for item in secrets:
+        forms.append(item)
+        if isinstance(item, str) and item.startswith(STANDARD_PREFIX):
+            forms.append(item[len(STANDARD_PREFIX) :])
+    register_secret(*forms)
+
+
+def check_scheme(scheme: Any) -> str:
+    if scheme not in SCHEMES:
+        raise SigningError(
+            f"unknown signing scheme {scheme!r:.40}; use one of {', '.join(SCHEMES)}"
+        )
+    return str(scheme)
+
+
+def utf8(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
+
+
+# --------------------------------------------------------------------------- keys and MACs
+
+
+def standard_key(secret: str | bytes) -> bytes:
+    """Standard Webhooks' key: ``whsec_`` stripped, base64-decoded (bytes are used as-is)."""
+    if isinstance(secret, bytes):
+        return secret
+    raw = secret.removeprefix(STANDARD_PREFIX)
+    # b64decode_lenient skips non-ASCII characters; such a secret is not base64 at all.
+    key = b64decode_lenient(raw, urlsafe=False) if raw.isascii() else None
+    if not key:
+        raise SigningError(
+            "a Standard Webhooks secret is 'whsec_' followed by base64 "
+            f"(this one, {fingerprint(secret)}, is not base64); pass the secret exactly as "
+            "the sender shows it, or pass bytes for a raw key"
+        )
+    return key
+
+
+_key_cache: dict[tuple[str, str | bytes], bytes] = {}
+
+
+def scheme_key(scheme: str, secret: str | bytes) -> bytes:
+    """The HMAC key a scheme derives from a secret (raises SigningError when it cannot)."""
+    cached = _key_cache.get((scheme, secret))
+    if cached is None:
+        cached = standard_key(secret) if scheme == "standard" else utf8(secret)
+        if len(_key_cache) > _CACHE_LIMIT:
+            _key_cache.clear()
+        _key_cache[(scheme, secret)] = cached
+    return cached
+
+
+# Keyed HMAC states by key: copying one is cheaper than keying anew.
+_hmac_cache: dict[tuple[bytes, str], Any] = {}
+
+
+def mac(key: bytes, message: bytes, algo: str = "sha256") -> bytes:
+    base = _hmac_cache.get((key, algo))
+    if base is None:
+        if len(_hmac_cache) > _CACHE_LIMIT:
+            _hmac_cache.clear()
+        keyed = hmac.new(key, digestmod=getattr(hashlib, algo))
+        # The OpenSSL object inside hmac.HMAC copies without the Python wrapper's overhead.
+        base = getattr(keyed, "_hmac", None) or keyed
+        _hmac_cache[(key, algo)] = base
+    state = base.copy()
+    state.update(message)
+    return bytes(state.digest())
+
+
+def encode(digest: bytes, encoding: str) -> str:
+    return digest.hex() if encoding == "hex" else base64.b64encode(digest).decode()
+
+
+# --------------------------------------------------------------------------- sign
+
+
+def _svc_infra_event(body: BodyInput) -> Any:
+    if isinstance(body, bytes | bytearray | str):
+        try:
+            return json.loads(body)
+        except RecursionError:
+            raise SigningError("the event JSON is nested too deeply to sign") from None
+        except ValueError:
+            raise SigningError("svc-infra signs a JSON event; the body is not JSON") from None
+    if isinstance(body, Mapping | list | int | float | bool) or body is None:
+        return body
+    raise ArgumentTypeError(f"body must be the event dict or JSON, not {type(body).__name__}")
+
+
+def _sign_svc_infra(
+    body: BodyInput, secret: str | bytes, msg_id: str | None, subscription_id: str | None
+) -> dict[str, str]:
+    event = _svc_infra_event(body)
+    headers = {
+        "X-Signature": mac(utf8(secret), canonical_json(event)).hex(),
+        "X-Event-Id": msg_id or str(uuid.uuid4().int % 10**9),
+        "X-Attempt": "1",
+        "X-Signature-Alg": "hmac-sha256",
+        "X-Signature-Version": "v1",
+    }
+    if subscription_id is not None:
+        headers["X-Webhook-Subscription"] = str(subscription_id)
+    if isinstance(event, Mapping):
+        if event.get("topic") is not None:
+            headers["X-Topic"] = str(event["topic"])
+        if event.get("version") is not None:
+            headers["X-Payload-Version"] = str(event["version"])
+    return headers
+
+
+def sign(
+    body: BodyInput,
+    secret: str | bytes,
+    *,
+    scheme: str = "svc-infra",
+    timestamp: Now = None,
+    msg_id: str | None = None,
+    subscription_id: str | None = None,
+) -> dict[str, str]:
+    """The headers a sender of ``scheme`` would attach to ``body``.
+
+    For ``svc-infra`` the body is the event (dict or JSON) and the signature
+    covers its canonical JSON; for the others it covers the exact bytes sent.
+    ``subscription_id`` fills svc-infra's ``X-Webhook-Subscription``.
+    """
+    check_scheme(scheme)
+    if not isinstance(secret, str | bytes):
+        raise ArgumentTypeError("sign() takes one secret (str or bytes); the sender signs with one")
+    if not secret:
+        raise SigningError("the secret is empty; pass the subscription's signing secret")
+    remember([secret])
+    ts = int(unix_seconds(timestamp))
+    if scheme == "svc-infra":
+        return _sign_svc_infra(body, secret, msg_id, subscription_id)
+    data = body_bytes(body)
+    if scheme == "standard":
+        mid = msg_id or f"msg_{uuid.uuid4().hex}"
+        digest = mac(standard_key(secret), f"{mid}.{ts}.".encode() + data)
+        signature = base64.b64encode(digest).decode()
+        return {
+            "webhook-id": mid,
+            "webhook-timestamp": str(ts),
+            "webhook-signature": f"v1,{signature}",
+        }
+    if scheme == "stripe":
+        return {
+            "Stripe-Signature": f"t={ts},v1={mac(utf8(secret), f'{ts}.'.encode() + data).hex()}"
+        }
+    headers = {"X-Hub-Signature-256": f"sha256={mac(utf8(secret), data).hex()}"}
+    if msg_id:
+        headers["X-GitHub-Delivery"] = msg_id
+    return headers
