@@ -153,7 +153,9 @@ def rewrite_notebook(dest: str | os.PathLike[str], name: str, data: bytes) -> No
         _write_atomic(target / name, data)
         if ours:
             manifest[name] = hashlib.sha256(data).hexdigest()
-            _write_atomic(target / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
+            _write_atomic(
+                target / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode()
+            )
     except OSError as exc:
         raise NotebookCopyError(
             f"cannot write into {given}: {exc.strerror or exc}", exit_code=3

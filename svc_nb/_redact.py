@@ -373,10 +373,18 @@ def fingerprint(secret: str | bytes) -> str:
 
 
 @contextlib.contextmanager
-def isolated_registry() -> Iterator[None]:
-    """Forget the secrets registered inside the block (for tests that fuzz parsers)."""
+def isolated_registry(*, empty: bool = False) -> Iterator[None]:
+    """Forget the secrets registered inside the block (for tests that fuzz parsers).
+
+    ``empty=True`` also starts the block with nothing registered, so a view is
+    seen to mask only what it registers itself.
+    """
     with _registry_lock:
         saved, refs = collections.OrderedDict(_secrets), dict(_form_refs)
+        if empty:
+            _secrets.clear()
+            _form_refs.clear()
+            _state["dirty"] = True
     try:
         yield
     finally:

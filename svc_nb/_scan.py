@@ -229,6 +229,8 @@ def _named_value_span(text: str, name_start: int, name_end: int) -> tuple[int, i
     start, end = _value_end(text, j, to_line_end=header)
     if end <= start or text.startswith(MASK, start) or text[start:end].lower() in _FLAG_WORDS:
         return None
+    if text[start] == "$":
+        return None  # a shell expansion ($VAR, $(cmd)): a recipe, not a secret
     return start, end
 
 

@@ -63,8 +63,18 @@ def codes(section: str | None = None) -> frozenset[str]:
 
 
 def markdown_table() -> str:
-    """The documented table: section, code, meaning."""
+    """The documented table: section, code, meaning.
+
+    Every row carries the anchor ``<section>-<code>`` and each section's first row
+    also ``<section>-causes``: ``svc-nb doctor`` links findings to them.
+    """
     lines = ["| section | cause | meaning |", "|---|---|---|"]
+    started: set[str] = set()
     for row in rows():
-        lines.append(f"| {row.section} | `{row.code}` | {row.meaning.replace('|', '/')} |")
+        anchors = f'<a id="{row.section}-{row.code}"></a>'
+        if row.section not in started:
+            started.add(row.section)
+            anchors = f'<a id="{row.section}-causes"></a>{anchors}'
+        meaning = row.meaning.replace("|", "/")
+        lines.append(f"| {row.section} | {anchors}`{row.code}` | {meaning} |")
     return "\n".join(lines)

@@ -216,6 +216,7 @@ def test_jwt_inspector_shows_expired_verdict_and_timeline(
     key = area.locator("input[type=password]")
     key.fill(_JWT_KEY)
     key.press("Enter")
+    expect(key).to_have_value("")  # emptied once read: the kernel keeps the key
     expect(area.locator("tr[data-status=ok]", has=page.page.locator("code", has_text="tokens.signature"))
            ).to_be_visible()
     expect(verdict).to_have_attribute("data-verdict", "invalid")
@@ -254,7 +255,11 @@ def test_signature_checker_explains_wrong_secret(
     expect(area).to_contain_text("Detected scheme: svc-infra")
     expect(area).to_contain_text("Type the secret")
 
-    area.locator("input[type=password]").fill(wrong)
+    # The secret applies on Enter; the field is emptied then (the kernel keeps the secret).
+    secret = area.locator("input[type=password]")
+    secret.fill(wrong)
+    secret.press("Enter")
+    expect(secret).to_have_value("")
     verdict = area.locator("[data-verdict]")
     expect(verdict).to_have_attribute("data-verdict", "rejected")
     expect(verdict).to_have_attribute("data-cause", "wrong_secret")
@@ -267,7 +272,8 @@ def test_signature_checker_explains_wrong_secret(
     page.screenshot("widget_signature_mismatch", area)
 
     # The same inputs with the right secret verify: the verdict really depends on the secret.
-    area.locator("input[type=password]").fill(right)
+    secret.fill(right)
+    secret.press("Enter")
     expect(verdict).to_have_attribute("data-verdict", "valid")
     page.screenshot("widget_signature_valid", area)
 

@@ -19,22 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import svc_nb
-from svc_nb import cache
+from svc_nb import _redact, cache
 from svc_nb._report import Report, Status
 from svc_nb.cache import CacheCause
 from tests._support import LOCAL_REDIS_URL, RedisServer, SilentServer
 
 PASSWORD = f"rq-{secrets.token_hex(12)}"
 ACL_PASSWORD = f"acl-{secrets.token_hex(12)}"
-
-
-@contextlib.contextmanager
-def _isolated_secret_registry() -> Iterator[None]:
-    """Fuzzed 'passwords' must not stay registered and mask ordinary text in later tests."""
-    from svc_nb import _redact
-
-    with _redact.isolated_registry():
-        yield
 
 
 def _leaks(report: Report, *secrets_: str) -> list[str]:
@@ -272,7 +263,7 @@ def test_cache_error_is_a_value_error_from_the_common_root() -> None:
     )
 )
 def test_parse_never_raises_on_arbitrary_text(text: str) -> None:
-    with _isolated_secret_registry():
+    with _redact.isolated_registry():  # per example: fuzzed passwords stay out of the next
         report = cache.parse_url(text)
         assert isinstance(report, Report) and len(report) >= 1
         str(report), report._repr_html_(), report.to_json()
@@ -282,7 +273,7 @@ def test_parse_never_raises_on_arbitrary_text(text: str) -> None:
 @given(st.text(min_size=4, max_size=30).filter(lambda s: "\x00" not in s))
 def test_parse_never_shows_the_password(tail: str) -> None:
     pw = "Zq9!" + tail
-    with _isolated_secret_registry():
+    with _redact.isolated_registry():  # per example: fuzzed passwords stay out of the next
         report = cache.parse_url(f"redis://user:{urllib.parse.quote(pw, safe='')}@127.0.0.1:6379/0")
         assert pw not in str(report) + report.to_json()
 

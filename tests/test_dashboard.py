@@ -7,6 +7,7 @@ import pytest
 from svc_nb import Report, Status
 from svc_nb._diagnose import registered_checks
 from tests._support import LOCAL_PG_URL, LOCAL_REDIS_URL
+from tests._widgets import displayed
 
 pytest.importorskip("ipywidgets")
 
@@ -14,7 +15,9 @@ pytest.importorskip("ipywidgets")
 def test_dashboard_runs_every_check_and_shows_the_report() -> None:
     from svc_nb.widgets import dashboard
 
-    dash = dashboard({"SQL_URL": LOCAL_PG_URL, "REDIS_URL": LOCAL_REDIS_URL, "APP_ENV": "prod"}, timeout=3.0)
+    dash = dashboard(
+        {"SQL_URL": LOCAL_PG_URL, "REDIS_URL": LOCAL_REDIS_URL, "APP_ENV": "prod"}, timeout=3.0
+    )
     report = dash.wait(15)
     assert isinstance(report, Report)
     assert not dash.running and dash.button.disabled is False
@@ -77,3 +80,22 @@ def test_dashboard_rejects_bad_timeout() -> None:
 
     with pytest.raises(ValueError, match="positive"):
         dashboard({}, timeout=0)
+
+
+def test_secrets_in_the_environment_stay_out_of_widget_state() -> None:
+    from svc_nb.widgets import Dashboard, dashboard
+
+    db_password, jwt_secret = "dash-db-pass-4e7a91", "dash-jwt-secret-" + "q" * 32
+    environ = {
+        # trust authentication: the password is accepted and ignored, so the checks pass
+        "SQL_URL": LOCAL_PG_URL.replace("postgres@", f"postgres:{db_password}@"),
+        "REDIS_URL": LOCAL_REDIS_URL,
+        "AUTH_JWT__SECRET": jwt_secret,
+    }
+    dash = dashboard(environ, timeout=3.0)
+    assert isinstance(dash, Dashboard)
+    report = dash.wait(15)
+    assert report is not None and report["db.auth"].status is Status.OK
+    state = displayed(dash)
+    assert "db.auth" in state  # the report is in the state...
+    assert db_password not in state and jwt_secret not in state  # ... its secrets are not

@@ -102,7 +102,7 @@ async def test_healthy_local_server(pg_url: str) -> None:
     assert s["db.tcp"] == s["db.auth"] == s["db.server"] == s["db.capacity"] == "ok"
     server = report["db.server"]
     assert server.data["server_version"] and server.data["latency_ms"] > 0
-    assert len(server.data["latency_samples_ms"]) == 5
+    assert len(server.data["latency_samples_ms"]) == 3  # the batch's two round trips and one ping
     # the machine's server has no TLS: the check says what that means for svc-infra
     ssl = report["db.ssl"]
     assert ssl.status is Status.WARN and "build_engine" in ssl.detail and ssl.data["session_ssl"] is False

@@ -6,13 +6,13 @@ import random
 import socket
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from svc_nb import Report, Status, SvcNbError, _redact
+from svc_nb import Report, Status, SvcNbError
 from svc_nb.db import DbCause, parse_url
 
 
@@ -25,14 +25,6 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket, "getaddrinfo", _refuse)
     monkeypatch.setattr(socket, "create_connection", _refuse)
-
-
-@pytest.fixture(autouse=True)
-def _isolated_secret_registry() -> Iterator[None]:
-    """parse_url registers every password it reads; fuzzed "passwords" such as 'postgresql'
-    must not stay registered and mask ordinary words in other tests of the session."""
-    with _redact.isolated_registry():
-        yield
 
 
 def parts(url: str) -> dict[str, object]:
@@ -71,7 +63,11 @@ def test_plain_url_is_ok_and_parts_are_reported() -> None:
         ("postgresql://u@h1,h2/app?port=6000", ["h1:6000", "h2:6000"], "app"),
         ("postgresql://u@[::1]:5433/app", ["[::1]:5433"], "app"),
         ("postgresql://u@[2001:db8::7]/app", ["[2001:db8::7]:5432"], "app"),
-        ("postgresql://%2Fvar%2Frun%2Fpostgresql/app", ["/var/run/postgresql/.s.PGSQL.5432"], "app"),
+        (
+            "postgresql://%2Fvar%2Frun%2Fpostgresql/app",
+            ["/var/run/postgresql/.s.PGSQL.5432"],
+            "app",
+        ),
         ("postgresql:///app?host=/tmp&port=5433", ["/tmp/.s.PGSQL.5433"], "app"),
         ("postgresql://u@localhost/?dbname=other", ["localhost:5432"], "other"),
         ("postgresql+psycopg://u@h/app%20db", ["h:5432"], "app db"),
@@ -116,7 +112,9 @@ def test_unknown_driver_suggests_the_right_one() -> None:
     assert other.status is Status.WARN and other.cause == DbCause.DRIVER_NOT_ASYNCPG
 
 
-@pytest.mark.parametrize("password", ["p@ssword", "pa/ssword", "pass#word", "pass?word", "100%sure"])
+@pytest.mark.parametrize(
+    "password", ["p@ssword", "pa/ssword", "pass#word", "pass?word", "100%sure"]
+)
 def test_unencoded_password_characters(password: str) -> None:
     report = parse_url(f"postgresql+asyncpg://app:{password}@db:5432/app")
     f = report["db.url.password"]
@@ -343,7 +341,12 @@ def test_megabyte_inputs_parse_in_linear_time(name: str) -> None:
 
 # -- properties -------------------------------------------------------------------------------
 
-_URLISH = st.text(alphabet=st.sampled_from(list("postgresql+asyncpg:/@?#&=%[],.:-_ ~'\"\\\n\t0123456789abcdefXYZ")), max_size=80)
+_URLISH = st.text(
+    alphabet=st.sampled_from(
+        list("postgresql+asyncpg:/@?#&=%[],.:-_ ~'\"\\\n\t0123456789abcdefXYZ")
+    ),
+    max_size=80,
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

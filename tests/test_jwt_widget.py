@@ -139,7 +139,7 @@ def test_key_and_signature_stay_out_of_widget_state() -> None:
     assert other.rsplit(".", 1)[1] not in displayed(inspector)
 
     inspector.forget_key.click()
-    assert 'data-verdict="unverified"' in inspector.output.value
+    assert inspector.report["tokens.signature"].cause == "not_verified"
     assert tokens.fingerprint(SECRET) not in inspector.key.placeholder
     assert inspector.forget_key.disabled
 
@@ -157,16 +157,14 @@ def test_a_pasted_megabyte_token_stays_responsive() -> None:
     big = jwt.encode({"sub": "u", "exp": NOW + 600, "blob": "x" * 750_000}, SECRET, "HS256")
     assert len(big) > 1_000_000
     inspector = jwt_inspector(key=SECRET, now=NOW)
-    for text in (big, f"Bearer {big}\n", "eyJ" * 340_000, "a." * 500_000, "x" * 1_000_000):
+    cases = [(big, "valid"), (f"Bearer {big}\n", "valid")]
+    cases += [(junk, "invalid") for junk in ("eyJ" * 340_000, "a." * 500_000, "x" * 1_000_000)]
+    for text, verdict in cases:
         started = time.perf_counter()
         type_into(inspector.token, text)
         took = time.perf_counter() - started
         assert took < 2.0, f"{took:.2f} s for {text[:10]!r}…"
-        assert inspector.report is not None
-        if text.lstrip("Bearer ").startswith(big[:20]):
-            assert inspector.report.verdict == "valid"
-            assert big.rsplit(".", 1)[1] not in inspector.token.value
-        else:
-            assert inspector.report.verdict == "invalid"
+        assert inspector.report is not None and inspector.report.verdict == verdict
+        assert big.rsplit(".", 1)[1] not in inspector.token.value
     # the rendered page quotes the token briefly, not a megabyte of it
     assert len(inspector.output.value) < 50_000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 import time
 from typing import Any
 
@@ -12,8 +14,7 @@ from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 
 from svc_nb import plots
-from svc_nb.webhooks import RetryPolicy
-from svc_nb.webhooks._attempts import coerce_attempts
+from svc_nb.webhooks import RetryPolicy, WebhooksError, load_attempts
 
 
 def _attempts(deliveries: int, *, tries: int = 3, seed: int = 0) -> pd.DataFrame:
@@ -28,18 +29,30 @@ def _attempts(deliveries: int, *, tries: int = 3, seed: int = 0) -> pd.DataFrame
     outcome = np.where(last, "delivered", np.where(att % 2 == 1, "http_error", "timeout"))
     status = np.where(last, 200, np.where(outcome == "http_error", 503, -1)).astype(float)
     status[status < 0] = np.nan
-    return coerce_attempts(pd.DataFrame({
-        "delivery_id": [f"d{i:06d}" for i in did], "attempt": att, "scheduled_at": sched,
-        "started_at": sched + pd.to_timedelta(rng.uniform(0, 1, len(did)), unit="s"),
-        "duration_ms": rng.exponential(8, len(did)) + 0.1, "status_code": status,
-        "outcome": outcome, "error": "", "response_excerpt": "",
-    }))
+    return load_attempts(
+        pd.DataFrame(
+            {
+                "delivery_id": [f"d{i:06d}" for i in did],
+                "attempt": att,
+                "scheduled_at": sched,
+                "started_at": sched + pd.to_timedelta(rng.uniform(0, 1, len(did)), unit="s"),
+                "duration_ms": rng.exponential(8, len(did)) + 0.1,
+                "status_code": status,
+                "outcome": outcome,
+                "error": "",
+                "response_excerpt": "",
+            }
+        )
+    )
 
 
 def _scatters(fig: Figure) -> dict[str, int]:
     ax = fig.axes[0]
-    return {str(c.get_label()): len(np.asarray(c.get_offsets()))
-            for c in ax.collections if isinstance(c, PathCollection)}
+    return {
+        str(c.get_label()): len(np.asarray(c.get_offsets()))
+        for c in ax.collections
+        if isinstance(c, PathCollection)
+    }
 
 
 def test_timeline_one_marker_per_attempt_and_one_gap_per_retry() -> None:
@@ -62,10 +75,24 @@ def test_timeline_actual_vs_nominal_time() -> None:
     df = _attempts(3)
     nominal = plots.attempt_timeline(df, time="nominal").axes[0]
     actual = plots.attempt_timeline(df, time="actual").axes[0]
-    xs_n = np.sort(np.concatenate([np.asarray(c.get_offsets())[:, 0] for c in nominal.collections
-                                   if isinstance(c, PathCollection)]))
-    xs_a = np.sort(np.concatenate([np.asarray(c.get_offsets())[:, 0] for c in actual.collections
-                                   if isinstance(c, PathCollection)]))
+    xs_n = np.sort(
+        np.concatenate(
+            [
+                np.asarray(c.get_offsets())[:, 0]
+                for c in nominal.collections
+                if isinstance(c, PathCollection)
+            ]
+        )
+    )
+    xs_a = np.sort(
+        np.concatenate(
+            [
+                np.asarray(c.get_offsets())[:, 0]
+                for c in actual.collections
+                if isinstance(c, PathCollection)
+            ]
+        )
+    )
     assert xs_n.max() == pytest.approx(180 + 1.0)
     assert not np.allclose(xs_n, xs_a)
     with pytest.raises(ValueError, match="nominal"):
@@ -123,7 +150,9 @@ def test_latency_distribution_counts_every_timed_attempt() -> None:
     # stacked histograms: the top stack's bar heights add up to every attempt
     assert total >= 60
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert any(lab.startswith("p50") for lab in labels) and any(lab.startswith("p95") for lab in labels)
+    assert any(lab.startswith("p50") for lab in labels) and any(
+        lab.startswith("p95") for lab in labels
+    )
 
 
 def test_policy_comparison_lines_and_give_up_points() -> None:
@@ -157,3 +186,126 @@ def test_charts_accept_a_delivery_log_and_empty_input() -> None:
     empty = DeliveryLog()
     fig = plots.attempt_timeline(empty)
     assert "no attempts" in [t.get_text() for t in fig.axes[0].texts]
+
+
+def _spanning(seconds: float, deliveries: int = 3) -> pd.DataFrame:
+    """Deliveries whose three attempts run at 0, a third of ``seconds`` and ``seconds``."""
+    t0 = pd.Timestamp("2026-01-01", tz="UTC")
+    rows = [
+        {
+            "delivery_id": f"d{d}",
+            "attempt": a + 1,
+            "scheduled_at": t0 + pd.Timedelta(seconds=off),
+            "started_at": t0 + pd.Timedelta(seconds=off),
+            "duration_ms": 5.0,
+            "status_code": 200.0 if a == 2 else 503.0,
+            "outcome": "delivered" if a == 2 else "http_error",
+            "error": "",
+            "response_excerpt": "",
+        }
+        for d in range(deliveries)
+        for a, off in enumerate((0.0, seconds / 3, seconds))
+    ]
+    return load_attempts(pd.DataFrame(rows))
+
+
+_UNIT_S = {"ms": 0.001, "s": 1, "min": 60, "h": 3600, "d": 86400}
+_ROUND = {
+    1,
+    2,
+    5,
+    10,
+    15,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    10800,
+    21600,
+    43200,
+    86400,
+    172800,
+    604800,
+}
+
+
+@pytest.mark.parametrize(
+    ("span", "unit"),
+    [
+        (0.4, "ms"),
+        (100, "s"),
+        (17 * 60, "min"),
+        (5 * 3600, "h"),
+        (3 * 86400, "h"),
+        (40 * 86400, "d"),
+    ],
+)
+def test_timeline_time_axis_ticks_at_round_durations(span: float, unit: str) -> None:
+    fig = plots.attempt_timeline(_spanning(span))
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    low, high = ax.get_xlim()
+    ticks = [
+        (t.get_position()[0], t.get_text())
+        for t in ax.get_xticklabels()
+        if low <= t.get_position()[0] <= high
+    ]
+    labels = [text for _, text in ticks]
+    assert labels[0] == "0" and 4 <= len(labels) <= 9, labels
+    seconds = [0.0]
+    for text in labels[1:]:
+        match = re.fullmatch(r"(\d+) (ms|s|min|h|d)", text)  # whole numbers: never "1.67 min"
+        assert match, labels
+        assert match[2] == unit, labels
+        seconds.append(int(match[1]) * _UNIT_S[match[2]])
+    # each label says where its tick is, and the ticks are one round step apart
+    assert [round(x, 6) for x, _ in ticks] == [round(s, 6) for s in seconds]
+    steps = {round(b - a, 6) for a, b in itertools.pairwise(seconds)}
+    assert len(steps) == 1
+    step = steps.pop()
+    assert step in _ROUND or round(step * 1000) in {1, 2, 5, 10, 20, 50, 100, 200, 500}
+    assert seconds[-1] + step > span  # the axis reaches the last attempt
+
+
+def test_policy_log_axis_labels_are_round_durations() -> None:
+    fig = plots.policy_comparison(RetryPolicy.guide())
+    fig.canvas.draw()
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == ["0", "1 s", "10 s", "1 min", "5 min", "1 h", "24 h"]
+
+
+def test_policy_comparison_takes_names_and_lists_of_waits() -> None:
+    fig = plots.policy_comparison("guide", [10, 20])
+    steps = [ln for ln in fig.axes[0].get_lines() if len(ln.get_xdata()) > 1]
+    assert [list(ln.get_xdata()) for ln in steps][1] == [0, 10, 30]
+    assert len(steps[0].get_xdata()) == RetryPolicy.guide().attempts
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert texts[0].startswith("guide: 6 attempts") and texts[1].startswith("custom: 3 attempts")
+    with pytest.raises(WebhooksError, match="unknown retry policy"):
+        plots.policy_comparison("hourly")
+
+
+def test_charts_without_data_share_one_look() -> None:
+    from svc_nb.webhooks import DeliveryLog
+
+    empty = DeliveryLog()
+    figures = {
+        "attempt timeline": plots.attempt_timeline(empty),
+        "status by attempt number": plots.status_by_attempt(empty),
+        "attempt latency": plots.latency_distribution(empty),
+    }
+    for title, fig in figures.items():
+        ax: Any = fig.axes[0]
+        assert ax.get_title() == title and not ax.axison
+        assert ax.title.get_fontsize() == plots._TITLE_SIZE
+        assert len(ax.texts) == 1 and ax.texts[0].get_text().startswith("no ")
+
+
+def test_timeline_refuses_a_row_limit_below_one() -> None:
+    with pytest.raises(ValueError, match="max_rows"):
+        plots.attempt_timeline(_attempts(2), max_rows=0)

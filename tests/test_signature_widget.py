@@ -6,9 +6,11 @@ import json
 
 import httpx
 
+from svc_nb._redact import fingerprint
 from svc_nb.webhooks import sign
 from svc_nb.widgets import signature_checker
 from svc_nb.widgets._signature import split_secrets
+from tests._widgets import displayed, type_into
 
 NOW = 1_714_000_000
 SECRET = "widget-hook-secret-5a7c9e"
@@ -61,7 +63,7 @@ def test_live_verdicts_and_the_secret_is_never_echoed() -> None:
     assert "Detected scheme: <b>github</b>" in seen[-1]
     assert 'data-cause="body_altered"' in seen[-1] and "trailing newline" in seen[-1]
 
-    for page in seen:
+    for page in [*seen, displayed(checker)]:
         for secret in (SECRET, OLD, "another-one-2c4e6a"):
             assert secret not in page
 
@@ -103,3 +105,41 @@ def test_deeply_nested_header_text_does_not_break_the_widget() -> None:
         checker = signature_checker(body="{}", headers=text, secret=SECRET)
         assert "Detected scheme" in checker.output.value
         assert SECRET not in checker.output.value
+
+
+def test_secrets_stay_out_of_widget_state_and_can_be_forgotten() -> None:
+    # A body with a secret-named field and an Authorization header: shown masked, verified as sent.
+    body = json.dumps({"event": "user.created", "password": "body-pass-9c1e44"})
+    lines = [f"{k}: {v}" for k, v in sign(body.encode(), SECRET, scheme="github").items()]
+    headers = "\n".join([*lines, "Authorization: Bearer header-token-77aa0b"])
+    checker = signature_checker(now=NOW)
+    type_into(checker.body, body)
+    type_into(checker.headers, headers)
+    type_into(checker.secret, f"{OLD}, {SECRET}")
+    assert 'data-verdict="valid"' in checker.output.value  # the real body and secrets
+    assert checker.secret.value == ""  # emptied once read
+    assert fingerprint(OLD) in checker.secret.placeholder
+    assert fingerprint(SECRET) in checker.secret.placeholder
+    assert "body-pass-9c1e44" not in checker.body.value
+    assert "header-token-77aa0b" not in checker.headers.value
+    state = displayed(checker)
+    for secret in (SECRET, OLD, "body-pass-9c1e44", "header-token-77aa0b"):
+        assert secret not in state, secret
+
+    # An edit of the shown body keeps the hidden value: a trailing newline breaks the HMAC
+    # for that reason alone.
+    type_into(checker.body, checker.body.value + "\n")
+    assert 'data-cause="body_altered"' in checker.output.value
+    assert "trailing newline" in checker.output.value
+
+    checker.forget_secret.click()
+    assert "Type the secret" in checker.output.value and checker.report is None
+    assert fingerprint(SECRET) not in checker.secret.placeholder
+
+
+def test_secret_given_in_code_never_reaches_the_browser() -> None:
+    body = httpx.Request("POST", "http://127.0.0.1/", json=EVENT).content.decode()
+    headers = json.dumps(sign(EVENT, SECRET))
+    checker = signature_checker(body, headers, SECRET)
+    assert 'data-verdict="valid"' in checker.output.value
+    assert SECRET not in displayed(checker)

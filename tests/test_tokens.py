@@ -372,7 +372,7 @@ def test_clock_skew_on_exp_names_the_leeway_and_leeway_accepts() -> None:
 def test_not_yet_valid_and_iat_in_future() -> None:
     nbf_far = jwt.encode(_claims(nbf=NOW + 3600), SECRET, algorithm="HS256")
     far = tokens.inspect(nbf_far, key=SECRET, now=NOW)["tokens.nbf"]
-    assert far.status is Status.FAIL and "becomes valid in 60 min" in far.summary
+    assert far.status is Status.FAIL and "becomes valid in 1 h" in far.summary
     assert far.data["clock_skew"] is False and far.cause == "not_yet_valid"
     nbf_near = jwt.encode(_claims(nbf=NOW + 20), SECRET, algorithm="HS256")
     near = tokens.inspect(nbf_near, key=SECRET, now=NOW)["tokens.nbf"]
@@ -734,7 +734,7 @@ def test_find_key_misuse_and_unset_candidates() -> None:
     assert pem["tokens.find_key"].cause == "unknown_signer"
 
 
-def test_candidates_from_env_reads_old_secrets_json_and_csv() -> None:
+def test_candidates_from_env_reads_old_secrets_as_svc_infra_does() -> None:
     env = {
         "AUTH_JWT__SECRET": SECRET,
         "AUTH_JWT__OLD_SECRETS": json.dumps([OLD_SECRET, "older-secret-123"]),
@@ -751,11 +751,16 @@ def test_candidates_from_env_reads_old_secrets_json_and_csv() -> None:
         {"AUTH_JWT": json.dumps({"secret": SECRET}), "JWT_SECRET": OLD_SECRET}
     )
     assert block == {"AUTH_JWT": SECRET, "JWT_SECRET": OLD_SECRET}
-    csv = tokens.candidates_from_env({"AUTH_JWT__OLD_SECRETS": f"{OLD_SECRET}, older-secret-123"})
-    assert csv == {
-        "AUTH_JWT__OLD_SECRETS[0]": OLD_SECRET,
-        "AUTH_JWT__OLD_SECRETS[1]": "older-secret-123",
-    }
+    # svc-infra's settings refuse a comma list (it is not JSON): it verifies with no old secret.
+    csv = tokens.candidates_from_env(
+        {"AUTH_JWT__SECRET": SECRET, "AUTH_JWT__OLD_SECRETS": f"{OLD_SECRET}, older-secret-123"}
+    )
+    assert csv == {"AUTH_JWT__SECRET": SECRET}
+    # Old secrets without AUTH_JWT__SECRET: svc-infra's jwt block lacks its secret and refuses.
+    bare = tokens.candidates_from_env(
+        {"JWT_SECRET": SECRET, "AUTH_JWT__OLD_SECRETS": json.dumps([OLD_SECRET])}
+    )
+    assert bare == {"JWT_SECRET": SECRET}
 
 
 def test_fingerprint_is_the_redact_one_and_stable_across_processes() -> None:

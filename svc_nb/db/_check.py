@@ -14,9 +14,15 @@ from svc_nb._report import Finding, Report
 from svc_nb._runtime import Deadline
 from svc_nb._validate import DEFAULT_TIMEOUT_S, check_timeout
 from svc_nb.db._causes import DbCause
-from svc_nb.db._model import SVC_INFRA_MAX_OVERFLOW, SVC_INFRA_POOL_SIZE, Parsed, clip
+from svc_nb.db._model import SVC_INFRA_MAX_OVERFLOW, SVC_INFRA_POOL_SIZE, Host, Parsed, clip
 from svc_nb.db._probe import close, connect, stage_tcp, tcp_targets
-from svc_nb.db._server import SERVER_EXPLAIN, capacity, headroom_finding, server_findings
+from svc_nb.db._server import (
+    SERVER_EXPLAIN,
+    capacity,
+    headroom_finding,
+    read_server,
+    server_findings,
+)
 from svc_nb.db._url import parse_safely, url_findings
 from svc_nb.db._url_explain import URL_EXPLAIN
 from svc_nb.env import resolve_database_url
@@ -88,11 +94,10 @@ async def check(
     findings = _with_source(url_findings(p), source)
     if p.fatal:
         return Report([*findings, *_skipped(_LATER, C.URL_INVALID)], title=_TITLE)
-    tcp, open_hosts = await stage_tcp(tcp_targets(p), budget)
+    (tcp, open_hosts), (conn, auth) = await _reach(p, budget)
     findings.append(tcp)
     if not open_hosts:
         return Report([*findings, *_skipped(_LATER[1:], C.NOT_REACHED)], title=_TITLE)
-    conn, auth = await connect(p, open_hosts, budget)
     findings.append(auth)
     if conn is None:
         return Report([*findings, *_skipped(_LATER[2:], C.NOT_CONNECTED)], title=_TITLE)
@@ -100,16 +105,39 @@ async def check(
     return Report(findings, title=_TITLE)
 
 
+async def _reach(
+    p: Parsed, budget: Deadline
+) -> tuple[tuple[Finding, list[Host]], tuple[Any, Finding]]:
+    """``db.tcp`` and the login; for one host at the same time, so the TCP probe costs no wait.
+
+    With several hosts the login waits for the probe and tries only the hosts that
+    answered: the driver would otherwise spend the budget on a dead one first.
+    """
+    targets = tcp_targets(p)
+    if len(targets) > 1:
+        tcp, open_hosts = await stage_tcp(targets, budget)
+        login = await connect(p, open_hosts, budget) if open_hosts else (None, tcp)
+        return (tcp, open_hosts), login
+    (tcp, open_hosts), login = await asyncio.gather(
+        stage_tcp(targets, budget), connect(p, targets, budget)
+    )
+    if not open_hosts:
+        await close(login[0], budget)
+    return (tcp, open_hosts), login
+
+
 async def _after_login(conn: Any, p: Parsed, budget: Deadline) -> list[Finding]:
     """Server, TLS and capacity over the open connection, which is closed on the way out."""
     findings: list[Finding] = []
     try:
         async with asyncio.timeout(budget.left()):
-            findings.extend(await server_findings(conn, p))
-            cap = await capacity(conn)
-            findings.append(
-                headroom_finding(cap, SVC_INFRA_POOL_SIZE, SVC_INFRA_MAX_OVERFLOW, 1, "db.capacity")
+            facts = await read_server(conn)
+        findings.extend(server_findings(facts, p))
+        findings.append(
+            headroom_finding(
+                facts.capacity, SVC_INFRA_POOL_SIZE, SVC_INFRA_MAX_OVERFLOW, 1, "db.capacity"
             )
+        )
     except TimeoutError:
         findings.extend(_unfinished(findings, C.QUERY_TIMEOUT, timeout=budget.timeout))
     except Exception as exc:  # a query failing after login is a finding, not a crash

@@ -14,11 +14,19 @@ from svc_nb.db._causes import DbCause
 from svc_nb.db._model import Parsed
 from svc_nb.db._probe import elapsed_ms, tcp_targets
 
-__all__ = ["SERVER_EXPLAIN", "Capacity", "capacity", "headroom_finding", "server_findings"]
+__all__ = [
+    "SERVER_EXPLAIN",
+    "Capacity",
+    "ServerFacts",
+    "capacity",
+    "headroom_finding",
+    "read_server",
+    "server_findings",
+]
 
 C = DbCause
-# How many round trips the latency median is taken over.
-_LATENCY_SAMPLES = 5
+# How many round trips the latency median is taken over (the batch's two and bare pings).
+_LATENCY_SAMPLES = 3
 # Above this a request's handful of queries adds up to a visibly slow page.
 _SLOW_ROUND_TRIP_MS = 50
 
@@ -75,87 +83,6 @@ SERVER_EXPLAIN: Mapping[DbCause, Explanation] = {
 }
 
 
-async def server_findings(conn: Any, p: Parsed) -> list[Finding]:
-    """``db.server`` (version, median round trip) and ``db.ssl`` (this session's TLS)."""
-    return [await _server(conn), await _tls(conn, p)]
-
-
-async def _server(conn: Any) -> Finding:
-    start = time.perf_counter()
-    version = str(await conn.fetchval("SELECT version()"))
-    short = str(await conn.fetchval("SHOW server_version"))
-    samples = []
-    for _ in range(_LATENCY_SAMPLES):
-        t0 = time.perf_counter()
-        await conn.fetchval("SELECT 1")
-        samples.append((time.perf_counter() - t0) * 1000)
-    latency = round(statistics.median(samples), 2)
-    data = {
-        "server_version": short,
-        "version": version,
-        "latency_ms": latency,
-        "latency_samples_ms": [round(s, 2) for s in samples],
-        "elapsed_ms": elapsed_ms(start),
-    }
-    if latency >= _SLOW_ROUND_TRIP_MS:
-        return explain(
-            "db.server",
-            C.SLOW_ROUND_TRIP,
-            SERVER_EXPLAIN,
-            data=data,
-            short=short,
-            latency=latency,
-            samples=len(samples),
-            version=version,
-        )
-    summary = f"PostgreSQL {short}, round trip {latency:g} ms (median of {len(samples)})"
-    return Finding("db.server", Status.OK, summary, version, data=data)
-
-
-async def _tls(conn: Any, p: Parsed) -> Finding:
-    row = await conn.fetchrow(
-        "SELECT ssl, version, cipher, bits FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
-    )
-    server_ssl = await conn.fetchval("SHOW ssl")
-    in_use = bool(row and row["ssl"])
-    sslmode = p.sslmode or "prefer"
-    data = {
-        "session_ssl": in_use,
-        "server_ssl": server_ssl,
-        "sslmode": sslmode,
-        "tls_version": row["version"] if row else None,
-        "cipher": row["cipher"] if row else None,
-    }
-    local = all(h.is_local for h in tcp_targets(p))
-    if in_use:
-        verified = p.sslmode in ("verify-ca", "verify-full")
-        if verified:
-            detail = "The certificate was verified."
-        else:
-            detail = (
-                "The certificate was not verified (ssl=require/prefer): encryption without "
-                "protection against an impostor server."
-            )
-        fix = (
-            ""
-            if verified or local
-            else "Use ssl=verify-full&sslrootcert=/path/ca.pem for remote servers."
-        )
-        summary = f"session encrypted: {row['version']} {row['cipher']}"
-        return Finding("db.ssl", Status.OK, summary, detail, fix, data)
-    if server_ssl == "on":
-        why = (
-            "The URL disables TLS." if p.sslmode == "disable" else "The client did not ask for TLS."
-        )
-        if local:  # plain text over loopback or a socket crosses no network
-            summary = f"session not encrypted although the server offers TLS (ssl={sslmode})"
-            return Finding("db.ssl", Status.OK, summary, why, data=data)
-        return explain(
-            "db.ssl", C.TLS_NOT_USED, SERVER_EXPLAIN, data=data, sslmode=sslmode, why=why
-        )
-    return explain("db.ssl", C.SERVER_TLS_OFF, SERVER_EXPLAIN, data=data)
-
-
 @dataclass(frozen=True)
 class Capacity:
     max_connections: int
@@ -183,6 +110,141 @@ async def capacity(conn: Any) -> Capacity:
     return Capacity(
         row["max_connections"], row["superuser_reserved"], row["reserved"], row["in_use"]
     )
+
+
+@dataclass(frozen=True)
+class ServerFacts:
+    """What one batch of queries after login read: version, this session's TLS, capacity."""
+
+    version: str
+    short: str
+    server_ssl: str
+    session_ssl: bool
+    tls_version: str | None
+    cipher: str | None
+    capacity: Capacity
+    samples_ms: list[float]
+    elapsed_ms: float
+
+
+# Everything the checks after login read, in one statement: each query is a round trip a
+# remote user waits for. The LEFT JOIN keeps the row where pg_stat_ssl shows no session.
+_FACTS_SQL = """
+SELECT version() AS version,
+       current_setting('server_version') AS server_version,
+       current_setting('ssl') AS server_ssl,
+       coalesce(s.ssl, false) AS session_ssl, s.version AS tls_version, s.cipher AS cipher,
+       current_setting('max_connections')::int AS max_connections,
+       current_setting('superuser_reserved_connections')::int AS superuser_reserved,
+       coalesce(nullif(current_setting('reserved_connections', true), ''), '0')::int AS reserved,
+       (SELECT count(*) FROM pg_stat_activity
+         WHERE backend_type = 'client backend' AND pid <> pg_backend_pid())::int AS in_use
+FROM (SELECT pg_backend_pid() AS pid) AS me LEFT JOIN pg_stat_ssl AS s ON s.pid = me.pid
+"""
+
+
+async def read_server(conn: Any) -> ServerFacts:
+    """One batch of queries, timed: its round trips are the latency samples.
+
+    Preparing the statement and running it are one round trip each; a bare
+    ``SELECT 1`` in the simple protocol tops them up to :data:`_LATENCY_SAMPLES`.
+    """
+    start = time.perf_counter()
+    samples = []
+    t0 = time.perf_counter()
+    statement = await conn.prepare(_FACTS_SQL)
+    samples.append((time.perf_counter() - t0) * 1000)
+    t0 = time.perf_counter()
+    row = await statement.fetchrow()
+    samples.append((time.perf_counter() - t0) * 1000)
+    for _ in range(_LATENCY_SAMPLES - len(samples)):
+        t0 = time.perf_counter()
+        await conn.execute("SELECT 1")
+        samples.append((time.perf_counter() - t0) * 1000)
+    cap = Capacity(
+        row["max_connections"], row["superuser_reserved"], row["reserved"], row["in_use"]
+    )
+    return ServerFacts(
+        version=str(row["version"]),
+        short=str(row["server_version"]),
+        server_ssl=str(row["server_ssl"]),
+        session_ssl=bool(row["session_ssl"]),
+        tls_version=row["tls_version"],
+        cipher=row["cipher"],
+        capacity=cap,
+        samples_ms=samples,
+        elapsed_ms=elapsed_ms(start),
+    )
+
+
+def server_findings(facts: ServerFacts, p: Parsed) -> list[Finding]:
+    """``db.server`` (version, median round trip) and ``db.ssl`` (this session's TLS)."""
+    return [_server(facts), _tls(facts, p)]
+
+
+def _server(facts: ServerFacts) -> Finding:
+    samples = facts.samples_ms
+    latency = round(statistics.median(samples), 2)
+    data = {
+        "server_version": facts.short,
+        "version": facts.version,
+        "latency_ms": latency,
+        "latency_samples_ms": [round(s, 2) for s in samples],
+        "elapsed_ms": facts.elapsed_ms,
+    }
+    if latency >= _SLOW_ROUND_TRIP_MS:
+        return explain(
+            "db.server",
+            C.SLOW_ROUND_TRIP,
+            SERVER_EXPLAIN,
+            data=data,
+            short=facts.short,
+            latency=latency,
+            samples=len(samples),
+            version=facts.version,
+        )
+    summary = f"PostgreSQL {facts.short}, round trip {latency:g} ms (median of {len(samples)})"
+    return Finding("db.server", Status.OK, summary, facts.version, data=data)
+
+
+def _tls(facts: ServerFacts, p: Parsed) -> Finding:
+    in_use = facts.session_ssl
+    sslmode = p.sslmode or "prefer"
+    data = {
+        "session_ssl": in_use,
+        "server_ssl": facts.server_ssl,
+        "sslmode": sslmode,
+        "tls_version": facts.tls_version,
+        "cipher": facts.cipher,
+    }
+    local = all(h.is_local for h in tcp_targets(p))
+    if in_use:
+        verified = p.sslmode in ("verify-ca", "verify-full")
+        if verified:
+            detail = "The certificate was verified."
+        else:
+            detail = (
+                "The certificate was not verified (ssl=require/prefer): encryption without "
+                "protection against an impostor server."
+            )
+        fix = (
+            ""
+            if verified or local
+            else "Use ssl=verify-full&sslrootcert=/path/ca.pem for remote servers."
+        )
+        summary = f"session encrypted: {facts.tls_version} {facts.cipher}"
+        return Finding("db.ssl", Status.OK, summary, detail, fix, data)
+    if facts.server_ssl == "on":
+        why = (
+            "The URL disables TLS." if p.sslmode == "disable" else "The client did not ask for TLS."
+        )
+        if local:  # plain text over loopback or a socket crosses no network
+            summary = f"session not encrypted although the server offers TLS (ssl={sslmode})"
+            return Finding("db.ssl", Status.OK, summary, why, data=data)
+        return explain(
+            "db.ssl", C.TLS_NOT_USED, SERVER_EXPLAIN, data=data, sslmode=sslmode, why=why
+        )
+    return explain("db.ssl", C.SERVER_TLS_OFF, SERVER_EXPLAIN, data=data)
 
 
 def headroom_finding(

@@ -165,7 +165,7 @@ def _client_class() -> Any:
 
     stopping = (CellExecutionError, CellTimeoutError, DeadKernelError)
 
-    class RunbookClient(NotebookClient):  # type: ignore[misc]
+    class RunbookClient(NotebookClient):
         """Runs the cells itself, so progress is reported and the first error stops cleanly."""
 
         progress: Callable[[CellProgress], None] | None = None

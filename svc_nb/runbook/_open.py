@@ -67,7 +67,7 @@ def prepare_open(
         "jupyterlab",
         f"--ServerApp.root_dir={Path(dest).resolve()}",
         *lab_args,
-        ref.notebook,
+        str(path.resolve()),
     ]
     return OpenPlan(
         ref=ref,

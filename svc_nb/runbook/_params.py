@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,7 +232,7 @@ def _to_any(text: str) -> Any:
         return text
 
 
-_CONVERTERS = {
+_CONVERTERS: dict[str, Callable[[str], Any]] = {
     "str": str,
     "int": int,
     "float": _to_float,
@@ -307,7 +307,9 @@ def build_injection(
         parameter = declared.get(name)
         if parameter is None:
             known = ", ".join(declared) or "none (it has no cell tagged 'parameters')"
-            raise ParameterError(f"the notebook declares no parameter {name!r}; it declares: {known}")
+            raise ParameterError(
+                f"the notebook declares no parameter {name!r}; it declares: {known}"
+            )
         value = convert(parameter, text)
         if _holds_secret(name, text):
             variable = SECRET_ENV_PREFIX + name

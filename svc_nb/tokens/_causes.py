@@ -63,5 +63,13 @@ class TokensCause(CauseEnum):
         "unread_secret_variable",
         "signed with JWT_SECRET_KEY, which svc-infra never reads",
     )
+    SHADOWED_SECRET_VARIABLE = (
+        "shadowed_secret_variable",
+        "signed with a JWT secret variable svc-infra skips because another one takes precedence",
+    )
+    DEV_DEFAULT_SECRET = (
+        "dev_default_secret",
+        "signed with svc-infra's built-in development secret (no JWT secret is set)",
+    )
     NO_SECRET = "no_secret", "no JWT secret configured"
     ROUND_TRIP_FAILED = "round_trip_failed", "the configured secret cannot sign and verify a token"

@@ -332,6 +332,24 @@ EXPLANATIONS: dict[CauseEnum, Explanation] = {
         "not using this secret.",
         "rename the variable to AUTH_JWT__SECRET",
     ),
+    C.SHADOWED_SECRET_VARIABLE: Explanation(
+        WARN,
+        "signed with {name}, which svc-infra does not use: {current} takes precedence",
+        "svc-infra reads AUTH_JWT__SECRET, then AUTH_JWT_SECRET, then JWT_SECRET, and uses the "
+        "first one set; its strategy rejects this token.",
+        "keep one JWT secret variable (AUTH_JWT__SECRET) and remove the others, or list this "
+        "secret in AUTH_JWT__OLD_SECRETS while its tokens are still in use",
+    ),
+    C.DEV_DEFAULT_SECRET: Explanation(
+        WARN,
+        "signed with svc-infra's built-in development secret ({name})",
+        "No JWT secret is set, so outside production svc-infra signs access tokens with "
+        "'dev-only-jwt-secret-not-for-production' and MFA pre-tokens with "
+        "'dev-only-mfa-jwt-secret-not-for-production': anyone with svc-infra can sign tokens "
+        "this service accepts.",
+        'set AUTH_JWT__SECRET (32+ random bytes, e.g. python -c "import secrets; '
+        'print(secrets.token_urlsafe(48))"); tokens signed with the default then stop working',
+    ),
     # -- the configured secret (diagnose) ----------------------------------------------------
     C.NO_SECRET: Explanation(
         SKIP, "no JWT secret configured: nothing to round-trip (see env.jwt_secret)"

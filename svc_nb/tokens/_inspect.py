@@ -8,9 +8,10 @@ the report. A bad token never raises: every problem is a finding.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from svc_nb._clock import Now
 from svc_nb._validate import DEFAULT_HTTP_TIMEOUT_S
 from svc_nb.tokens._causes import TokensCause
 from svc_nb.tokens._explanations import Notes
@@ -90,7 +91,7 @@ def inspect(
     audience: str | Iterable[str] | None = None,
     issuer: str | Iterable[str] | None = None,
     leeway: float | timedelta = 0,
-    now: datetime | float | None = None,
+    now: Now = None,
     jwks_url: str | None = None,
     timeout: float = DEFAULT_HTTP_TIMEOUT_S,
 ) -> TokenReport:
@@ -135,7 +136,7 @@ async def inspect_async(
     audience: str | Iterable[str] | None = None,
     issuer: str | Iterable[str] | None = None,
     leeway: float | timedelta = 0,
-    now: datetime | float | None = None,
+    now: Now = None,
     jwks_url: str | None = None,
     timeout: float = DEFAULT_HTTP_TIMEOUT_S,
 ) -> TokenReport:

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from svc_nb._redact import mask_secret, mask_url, register_secret, scrub
+from svc_nb._redact import mask_url, scrub
+from svc_nb.webhooks._secrets_at_rest import SecretReader
 
 __all__ = ["JOB_COLUMNS", "STATES", "job_row", "parse_status"]
 
@@ -30,6 +31,7 @@ JOB_COLUMNS = (
     "max_attempts",
     "attempts_of_max",
     "last_error",
+    "last_error_attempt",
     "status_code",
     "next_attempt_at",
     "available_at",
@@ -150,8 +152,8 @@ def _mapping(value: Any, what: str, problems: list[str]) -> dict[str, Any]:
     return value
 
 
-def _secret(sub: Mapping[str, Any], problems: list[str]) -> str:
-    """The subscription secret, masked (and registered so it stays masked everywhere)."""
+def _secret(sub: Mapping[str, Any], problems: list[str], secrets: SecretReader) -> str:
+    """The subscription secret, masked by its fingerprint (decrypted first when stored enc:v1:)."""
     secret = sub.get("secret")
     if secret is None or secret == "":
         return ""
@@ -159,8 +161,21 @@ def _secret(sub: Mapping[str, Any], problems: list[str]) -> str:
         # Not shown at all: a list or object may still hold the real secret.
         problems.append(f"subscription secret is a JSON {type(secret).__name__}, not a string")
         return "(unreadable)"
-    register_secret(secret)
-    return mask_secret(secret)
+    return secrets.show(secret)
+
+
+def _error_attempt(state: str, attempts: int | None, last_error: str) -> int | None:
+    """Which attempt ``last_error`` comes from, by where svc-infra's RedisJobQueue left the job.
+
+    ``fail()`` records the error and moves the job to ``delayed`` (it keeps the
+    attempt count; moving to ``ready`` does too); ``reserve_next()`` counts the next
+    attempt before it runs (``processing``); the final failure moves the job to
+    ``dlq`` without recording its error.
+    """
+    if not last_error or attempts is None:
+        return None
+    recorded = attempts - 1 if state in ("processing", "dlq") else attempts
+    return recorded if recorded >= 1 else None
 
 
 def _schedule(
@@ -196,6 +211,7 @@ def job_row(
     h: Mapping[str, str] | None,
     scores: Mapping[tuple[str, str], float],
     now: datetime,
+    secrets: SecretReader | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """One job as a row over :data:`JOB_COLUMNS`, and the problems found reading it."""
     problems: list[str] = []
@@ -209,6 +225,7 @@ def job_row(
     max_attempts = _count(h.get("max_attempts"), "max_attempts", problems)
     nxt, available, visible = _schedule(state, job_id, h, scores, now, problems)
     last_error = scrub(h.get("last_error") or "")
+    secret = _secret(sub, problems, secrets or SecretReader(None))
     row = {
         "job_id": job_id,
         "state": state,
@@ -219,12 +236,13 @@ def job_row(
         "max_attempts": max_attempts,
         "attempts_of_max": f"{'?' if attempts is None else attempts}/{'?' if max_attempts is None else max_attempts}",
         "last_error": last_error,
+        "last_error_attempt": _error_attempt(state, attempts, last_error),
         "status_code": parse_status(last_error),
         "next_attempt_at": nxt,
         "available_at": available,
         "visible_at": visible,
         "outbox_id": _text(payload.get("outbox_id"), "outbox_id", problems),
-        "secret": _secret(sub, problems),
+        "secret": secret,
         "name": name if h else MISSING_HASH,
     }
     return row, problems

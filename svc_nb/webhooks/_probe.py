@@ -20,6 +20,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from svc_nb._clock import Now, unix_seconds
 from svc_nb._diagnose import register_check
 from svc_nb._exceptions import ArgumentTypeError
 from svc_nb._explain import explain
@@ -243,6 +244,8 @@ async def _stages(
     limit: float,
     findings: list[Finding],
     stage: list[str],
+    *,
+    now_s: float,
 ) -> None:
     tcp = await _tcp(target, clock)
     findings.append(tcp)
@@ -251,7 +254,7 @@ async def _stages(
         return
     if target.scheme == "https":
         stage[0] = "tls"
-        tls = await tls_stage(target, clock, cafile)
+        tls = await tls_stage(target, clock, cafile, now_s=now_s)
         findings.append(tls)
         if tls.status is Status.FAIL:
             findings.append(_skipped("TLS failed; svc-infra would fail there too"))
@@ -290,6 +293,7 @@ async def probe(
     scheme: str = "svc-infra",
     delivery_timeout_s: float | None = None,
     cafile: str | None = None,
+    now: Now = None,
 ) -> Report:
     """Probe a webhook endpoint the way svc-infra delivers: TCP, TLS, a signed test POST.
 
@@ -297,9 +301,11 @@ async def probe(
     ``webhooks.http`` and ``webhooks.latency`` findings, within ``timeout`` +
     0.3 s whatever the peer does. ``secret`` signs the test event with
     ``scheme``; ``cafile`` trusts a private CA; ``delivery_timeout_s`` defaults
-    to svc-infra's (env ``WEBHOOK_DELIVERY_TIMEOUT_SECONDS``, else 10 s).
+    to svc-infra's (env ``WEBHOOK_DELIVERY_TIMEOUT_SECONDS``, else 10 s); ``now``
+    pins the clock the certificate's expiry is judged against.
     """
     seconds, limit = _check_probe_args(url, timeout, scheme, secret, delivery_timeout_s)
+    now_s = unix_seconds(now)
     target = split_url(url)
     unusable = _unusable(target, secret, scheme)
     if unusable is not None or not isinstance(target, Target):
@@ -310,7 +316,16 @@ async def probe(
     try:
         async with asyncio.timeout(seconds + _GUARD_S):
             await _stages(
-                url.strip(), target, clock, secret, scheme, cafile, limit, findings, stage
+                url.strip(),
+                target,
+                clock,
+                secret,
+                scheme,
+                cafile,
+                limit,
+                findings,
+                stage,
+                now_s=now_s,
             )
     except TimeoutError:
         findings.append(

@@ -6,7 +6,12 @@ svc-infra keeps each job as a hash ``jobs:job:{id}`` and its id in one of
 deadline) or ``jobs:dlq`` (list). Per-attempt status codes are not stored:
 only ``attempts`` and ``last_error`` such as ``webhook delivery failed: 503``.
 A dead letter's ``last_error`` is the *second-to-last* attempt's: svc-infra
-moves a job to ``jobs:dlq`` on its final failure without recording it.
+moves a job to ``jobs:dlq`` on its final failure without recording it
+(``last_error_attempt`` says which attempt each error is from).
+
+Where the queue lives follows ``svc_infra.jobs.easy_jobs()``: process memory
+unless ``JOBS_DRIVER=redis``, then ``JOBS_REDIS_URL`` → ``REDIS_URL_PRIVATE`` →
+``REDIS_PRIVATE_URL`` → ``REDIS_URL`` → ``CACHE_URL`` (``svc_nb.env.job_queue_redis_url``).
 """
 
 from __future__ import annotations
@@ -32,8 +37,10 @@ from svc_nb.webhooks._queue_findings import (
     EXPLAIN,
     LAST_ERROR_NOTE,
     TITLE,
+    location_finding,
     snapshot_findings,
 )
+from svc_nb.webhooks._secrets_at_rest import SecretReader
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -106,15 +113,6 @@ class QueueSnapshot(ReprMixin):
         )
 
 
-def _default_url() -> str:
-    from svc_nb.env import resolve_cache_url
-
-    value = resolve_cache_url(os.environ).value
-    if value and value.startswith(("redis://", "rediss://", "unix://")):
-        return value
-    return "redis://127.0.0.1:6379/0"
-
-
 def _text(value: Any) -> str:
     """Redis bytes as text: job data is svc-infra's JSON and ISO strings, but may hold anything."""
     return value.decode("utf-8", "replace") if isinstance(value, bytes | bytearray) else str(value)
@@ -178,7 +176,7 @@ async def _read(url: str, prefix: str, outbox_prefix: str, timeout: float) -> di
 
 
 def _jobs_frame(
-    raw: Mapping[str, Any], taken: datetime
+    raw: Mapping[str, Any], taken: datetime, secrets: SecretReader
 ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     import pandas as pd
 
@@ -186,12 +184,14 @@ def _jobs_frame(
     problems: dict[str, list[str]] = {}
     for state, ids in raw["states"].items():
         for job_id in ids:
-            row, found = job_row(job_id, state, raw["hashes"].get(job_id), raw["scores"], taken)
+            row, found = job_row(
+                job_id, state, raw["hashes"].get(job_id), raw["scores"], taken, secrets
+            )
             rows.append(row)
             if found:
                 problems.setdefault(job_id, []).extend(found)
     jobs = pd.DataFrame(rows, columns=list(JOB_COLUMNS))
-    for col in ("attempts", "max_attempts", "status_code"):
+    for col in ("attempts", "max_attempts", "last_error_attempt", "status_code"):
         jobs[col] = jobs[col].astype("Int64")
     for col in ("next_attempt_at", "available_at", "visible_at"):
         jobs[col] = pd.to_datetime(jobs[col], utc=True)
@@ -205,20 +205,34 @@ async def queue_snapshot(
     prefix: str = "jobs",
     outbox_prefix: str = "webhooks:outbox",
     now: Now = None,
+    encryption_key: str | None = None,
 ) -> QueueSnapshot:
     """Read svc-infra's webhook jobs (ready, delayed, processing, dead-lettered) from Redis.
 
-    Secrets inside the job payloads are masked. Findings: dead-lettered
-    deliveries, jobs stuck in processing past their visibility deadline,
-    endpoints whose every job has failed, and jobs whose fields cannot be read
-    (each named by id). An unreachable Redis is a fail finding, returned
-    within ``timeout`` (finite seconds).
+    Without ``redis_url`` it reads the Redis svc-infra's queue uses by this
+    process's environment (``JOBS_DRIVER``, ``JOBS_REDIS_URL``, ...); when that
+    queue lives in process memory there is nothing to read, and the report says so.
+
+    Subscription secrets are shown by their fingerprint; secrets stored
+    encrypted (``enc:v1:``) are decrypted first with ``encryption_key`` (default:
+    ``WEBHOOK_ENCRYPTION_KEY`` from the environment) or svc-infra's development
+    key, else shown as "encrypted". Findings: dead-lettered deliveries (with
+    which attempt their recorded error is from), jobs stuck in processing past
+    their visibility deadline, endpoints whose every job has failed, jobs whose
+    fields cannot be read (each named by id), and secrets that cannot be read.
+    An unreachable Redis is a fail finding, returned within ``timeout`` (finite seconds).
     """
     import pandas as pd
 
     seconds = check_timeout(timeout)
-    url = redis_url or _default_url()
     taken = utc_datetime(now)
+    url = redis_url
+    if url is None:
+        where = location_finding(os.environ)
+        if where is not None:
+            return _empty(where, "(process memory)", taken)
+        url = _job_queue_url(os.environ) or ""
+    key = encryption_key if encryption_key is not None else os.environ.get("WEBHOOK_ENCRYPTION_KEY")
     try:
         async with asyncio.timeout(seconds):
             raw = await _read(url, prefix, outbox_prefix, seconds)
@@ -228,15 +242,32 @@ async def queue_snapshot(
         if type(exc).__module__.startswith("redis"):
             return _unreachable(url, taken, exc, seconds)
         raise
-    jobs, problems = _jobs_frame(raw, taken)
+    secrets = SecretReader(key)
+    jobs, problems = _jobs_frame(raw, taken, secrets)
     outbox = pd.DataFrame(raw["outbox"], columns=["key", "type", "size"])
-    report = snapshot_findings(jobs, outbox, problems, url, prefix, taken)
+    report = snapshot_findings(jobs, outbox, problems, url, prefix, taken, secrets)
     return QueueSnapshot(jobs, outbox, report, url=mask_url(url), taken_at=taken)
 
 
-def _unreachable(url: str, taken: datetime, exc: BaseException, timeout: float) -> QueueSnapshot:
+def _job_queue_url(environ: Mapping[str, str]) -> str | None:
+    from svc_nb.env import job_queue_redis_url
+
+    return job_queue_redis_url(environ)
+
+
+def _empty(finding: Finding, where: str, taken: datetime) -> QueueSnapshot:
     import pandas as pd
 
+    return QueueSnapshot(
+        pd.DataFrame(columns=list(JOB_COLUMNS)),
+        pd.DataFrame(columns=["key", "type", "size"]),
+        Report([finding], title=TITLE),
+        url=where,
+        taken_at=taken,
+    )
+
+
+def _unreachable(url: str, taken: datetime, exc: BaseException, timeout: float) -> QueueSnapshot:
     text = str(exc)
     if isinstance(exc, TimeoutError):
         cause, why = C.TIMEOUT, f"no answer within {timeout:g} s"
@@ -252,19 +283,15 @@ def _unreachable(url: str, taken: datetime, exc: BaseException, timeout: float) 
         url=mask_url(url),
         why=why,
     )
-    return QueueSnapshot(
-        pd.DataFrame(columns=list(JOB_COLUMNS)),
-        pd.DataFrame(columns=["key", "type", "size"]),
-        Report([finding], title=TITLE),
-        url=mask_url(url),
-        taken_at=taken,
-    )
+    return _empty(finding, mask_url(url), taken)
 
 
 # -- diagnose(): a light queue health check (counts only, no pandas) ------------------------
 
 
-async def _queue_counts(url: str, timeout: float, prefix: str = "jobs") -> list[Finding]:
+async def _queue_counts(
+    url: str, timeout: float, prefix: str = "jobs", *, own_redis: bool = False
+) -> list[Finding]:
     client = redis_client(url, timeout=timeout)
     try:
         async with asyncio.timeout(timeout):
@@ -276,9 +303,12 @@ async def _queue_counts(url: str, timeout: float, prefix: str = "jobs") -> list[
             pipe.zcount(f"{prefix}:processing_vt", "-inf", time.time())
             ready, delayed, processing, dlq, overdue = await pipe.execute()
     except Exception as exc:  # unreachable/auth errors: a finding, never a crash
-        # Skip, not fail: the cache.* checks already diagnose an unreachable Redis.
         why = f"{type(exc).__name__}: {scrub(str(exc))}" if str(exc) else type(exc).__name__
-        return [explain("webhooks.queue", C.QUEUE_NOT_READ, EXPLAIN, url=mask_url(url), why=why)]
+        # Skip when the cache.* checks already diagnose this Redis; the queue's own Redis
+        # (JOBS_REDIS_URL...) is checked by nobody else: every enqueue would fail.
+        cause = C.CONNECT_FAILED if own_redis else C.QUEUE_NOT_READ
+        check = "webhooks.queue"
+        return [explain(check, cause, EXPLAIN, url=mask_url(url), why=why)]
     finally:
         await client.aclose()  # type: ignore[attr-defined]  # stubs predate aclose
     counts = {"ready": ready, "delayed": delayed, "processing": processing, "dlq": dlq}
@@ -287,8 +317,8 @@ async def _queue_counts(url: str, timeout: float, prefix: str = "jobs") -> list[
             "webhooks.queue",
             Status.OK,
             "svc-infra delivery jobs: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
-            detail=f"keys {prefix}:* in {mask_url(url)}",
-            data={**counts, "overdue": overdue},
+            detail=f"keys {prefix}:* in {mask_url(url)} (svc-infra's job queue: JOBS_DRIVER=redis)",
+            data={**counts, "overdue": overdue, "url": mask_url(url)},
         )
     ]
     if dlq:
@@ -316,12 +346,15 @@ async def _queue_counts(url: str, timeout: float, prefix: str = "jobs") -> list[
 
 
 def _queue_check(environ: Mapping[str, str], timeout: float) -> Any:
+    """The queue svc-infra's ``easy_jobs()`` builds from ``environ``: in memory, or its Redis."""
     from svc_nb.env import resolve_cache_url
 
-    url = resolve_cache_url(environ).value or ""
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        return explain("webhooks.queue", C.NOT_CONFIGURED, EXPLAIN)
-    return _queue_counts(url, timeout)
+    where = location_finding(environ)
+    if where is not None:
+        return where
+    url = _job_queue_url(environ) or ""
+    own_redis = url != resolve_cache_url(environ).value
+    return _queue_counts(url, timeout, own_redis=own_redis)
 
 
 def _register() -> None:

@@ -193,9 +193,9 @@ async def _peer_cert(target: Target, clock: Deadline) -> bytes | None:
 
 
 def _trusted(
-    der: bytes | None, version: str | None, target: Target, handshake_ms: float
+    der: bytes | None, version: str | None, target: Target, handshake_ms: float, now_s: float
 ) -> Finding:
-    facts = _cert_facts(der, target.host, time.time()) if der else {}
+    facts = _cert_facts(der, target.host, now_s) if der else {}
     days = facts.get("days_left")
     data = {"handshake_ms": handshake_ms, "tls_version": version, **facts}
     if days is not None and days < _EXPIRY_WARN_DAYS:
@@ -209,13 +209,17 @@ def _trusted(
 
 
 async def _rejected(
-    error: ssl.SSLCertVerificationError, target: Target, clock: Deadline, handshake_ms: float
+    error: ssl.SSLCertVerificationError,
+    target: Target,
+    clock: Deadline,
+    handshake_ms: float,
+    now_s: float,
 ) -> Finding:
     code = int(getattr(error, "verify_code", 0) or 0)
     message = scrub(str(getattr(error, "verify_message", "") or error))
     primary = _VERIFY_CODES.get(code, C.VERIFY_FAILED)
     der = await _peer_cert(target, clock)
-    facts = _cert_facts(der, target.host, time.time()) if der else {}
+    facts = _cert_facts(der, target.host, now_s) if der else {}
     found = _problems(facts, target.host) if facts else []
     causes = [primary] + [c for c, _ in found if c != primary]
     texts = dict(found)
@@ -250,7 +254,9 @@ def _handshake_failed(exc: ssl.SSLError, started: float) -> Finding:
     )
 
 
-async def tls_stage(target: Target, clock: Deadline, cafile: str | None) -> Finding:
+async def tls_stage(
+    target: Target, clock: Deadline, cafile: str | None, *, now_s: float
+) -> Finding:
     """Handshake with verification, as svc-infra's client does; explain a rejection."""
     started = time.perf_counter()
     try:
@@ -271,7 +277,7 @@ async def tls_stage(target: Target, clock: Deadline, cafile: str | None) -> Find
         der = obj.getpeercert(binary_form=True) if obj is not None else None
         version = obj.version() if obj is not None else None
     except ssl.SSLCertVerificationError as exc:
-        return await _rejected(exc, target, clock, elapsed_ms(started))
+        return await _rejected(exc, target, clock, elapsed_ms(started), now_s)
     except TimeoutError:
         return explain(
             CHECK,
@@ -294,4 +300,4 @@ async def tls_stage(target: Target, clock: Deadline, cafile: str | None) -> Find
         )
     finally:
         await close_writer(writer)
-    return _trusted(der, version, target, elapsed_ms(started))
+    return _trusted(der, version, target, elapsed_ms(started), now_s)

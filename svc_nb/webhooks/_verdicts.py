@@ -116,7 +116,7 @@ _EXPLAIN: dict[C, Explanation] = {
         "numbers: {where}. The sender held them as int keys, and json.dumps(sort_keys=True) "
         "ordered them as numbers (2 before 10); on the wire they are text, which every receiver, "
         "svc-infra's own verify() included, sorts as text ('10' before '2').",
-        "Publish payloads whose keys are all strings, e.g. {str(k): v for k, v in d.items()}. "
+        "Publish payloads whose keys are all strings, e.g. {{str(k): v for k, v in d.items()}}. "
         "svc-infra's in-memory queue (the default) signs the dict as published; with "
         "JOBS_DRIVER=redis the keys become text before signing.",
     ),

@@ -238,7 +238,17 @@ class MaskedField:
         markers = {m.marker for m in self._memory.values() if m.marker}
         if not any(marker in text for marker in markers):
             return text  # nothing masked left in it: typed or pasted anew
-        return "\n".join(self._reveal_line(line, markers) for line in text.split("\n"))
+        # A line left where it was is what it was (two lines may look the same masked).
+        shown_before, raw_before = self._shown.split("\n"), self._raw.split("\n")
+        if len(shown_before) != len(raw_before):
+            shown_before = raw_before = []
+        revealed = []
+        for index, line in enumerate(text.split("\n")):
+            if index < len(shown_before) and line == shown_before[index]:
+                revealed.append(raw_before[index])
+            else:
+                revealed.append(self._reveal_line(line, markers))
+        return "\n".join(revealed)
 
     def _reveal_line(self, line: str, markers: set[str]) -> str:
         if not any(marker in line for marker in markers):

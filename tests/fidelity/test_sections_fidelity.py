@@ -154,7 +154,7 @@ def test_handler_delivery_verifies_in_receiver(oracle: SectionsOracle, db14: str
         assert other.verification.get("webhooks.signature").cause == "wrong_secret"
 
 
-def test_non_string_keys_are_named(oracle: SectionsOracle) -> None:
+def test_non_string_keys_are_named(oracle: SectionsOracle, db14: str) -> None:
     """``{2: …, 10: …}`` signed by svc-infra cannot be verified even by svc-infra: say why."""
     with Receiver(secret=SUB_SECRET) as rx:
         result = oracle.call(
@@ -182,6 +182,21 @@ def test_non_string_keys_are_named(oracle: SectionsOracle) -> None:
     assert finding.cause == "non_string_keys", finding
     assert "wrong secret" not in finding.summary.lower()
     assert "10" in finding.detail and "2" in finding.detail
+    # The fix svc_nb gives says the Redis queue turns the keys into text before signing.
+    assert "JOBS_DRIVER=redis" in finding.fix
+    with Receiver(secret=SUB_SECRET) as rx:
+        result = oracle.call(
+            "pipeline",
+            QUEUE_ENV,
+            topic="order.created",
+            payload={"2": "two", "10": "ten"},
+            subscribers=[{"url": rx.url, "secret": SUB_SECRET}],
+            runs=1,
+            int_keys=True,
+        )
+        assert result["queue"] == "RedisJobQueue"
+        (request,) = rx.requests
+    assert request.signature_ok is True
 
 
 # -- webhooks: retries, dead letters and the requeue recipe ----------------------------------
@@ -291,7 +306,9 @@ def _run_recipe(commands: list[str], password: str | None = None) -> None:
         done = subprocess.run(
             shlex.split(command), capture_output=True, text=True, timeout=10, check=False
         )
-        assert done.returncode == 0 and "ERR" not in done.stdout, (command, done)
+        refused = ("ERR", "NOAUTH", "WRONGPASS", "AUTH failed")
+        said = done.stdout + done.stderr
+        assert done.returncode == 0 and not any(r in said for r in refused), (command, done)
 
 
 def _dead_letter_then_requeue(
@@ -570,12 +587,16 @@ JWT_ENV = {
         ["jwt-old-secret-a-0123456789abcdef012345", "jwt-old-secret-b-0123456789abcdef012345"]
     ),
     "JWT_SECRET_KEY": "jwt-guide-secret-0123456789abcdef0123456",
+    "AUTH_JWT_SECRET": "jwt-shadowed-single-0123456789abcdef012",
+    "JWT_SECRET": "jwt-shadowed-bare-0123456789abcdef0123456",
 }
+UNUSED_VARIABLES = ("JWT_SECRET_KEY", "AUTH_JWT_SECRET", "JWT_SECRET")
 
 
 @pytest.fixture(scope="module")
 def jwt_run(oracle: SectionsOracle) -> dict[str, Any]:
-    return oracle.call("jwt", JWT_ENV, extra_secrets={"JWT_SECRET_KEY": JWT_ENV["JWT_SECRET_KEY"]})
+    extra = {name: JWT_ENV[name] for name in UNUSED_VARIABLES}
+    return oracle.call("jwt", JWT_ENV, extra_secrets=extra)
 
 
 def test_find_key_names_the_secret_svc_infra_accepts_with(jwt_run: dict[str, Any]) -> None:
@@ -603,6 +624,11 @@ def test_find_key_names_the_secret_svc_infra_accepts_with(jwt_run: dict[str, Any
     assert rotated.cause == "rotated_secret"
     guide = find_key(jwt_run["tokens"]["JWT_SECRET_KEY"], candidates).get("tokens.find_key")
     assert guide.cause == "unread_secret_variable"
+    for name in ("AUTH_JWT_SECRET", "JWT_SECRET"):  # set, but svc-infra reads AUTH_JWT__SECRET
+        assert not jwt_run["verdicts"][name]["strategy_accepts"]
+        shadowed = find_key(jwt_run["tokens"][name], candidates).get("tokens.find_key")
+        assert shadowed.cause == "shadowed_secret_variable", shadowed
+        assert current.source in shadowed.summary
 
 
 def test_inspect_agrees_with_the_strategy(jwt_run: dict[str, Any]) -> None:

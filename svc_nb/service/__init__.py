@@ -1,0 +1,32 @@
+"""The service itself: its wiring, start-up, CORS, OAuth redirects and webhook handler.
+
+svc_nb's other sections check a service's dependencies (its URLs, database,
+Redis, secrets). This one checks the app: middleware wired the wrong way, a
+redirect URI built as ``http://`` behind a TLS proxy, a 500 the browser shows
+as a CORS error, a session cookie that never comes back, a webhook handler
+that rejects valid signatures. It answers "is it my service or its
+dependencies?" against the real app:
+
+- :func:`inspect` reads the app's routes and middleware without running it;
+- :func:`check` starts it in process (or calls its URL) and checks what its
+  clients meet;
+- :func:`replay` sends captured webhook deliveries into its receiving route.
+
+A target is an ASGI app, ``"package.module:attr"`` or ``"http(s)://base-url"``.
+Every non-ok finding carries a :class:`ServiceCause`.
+"""
+
+from __future__ import annotations
+
+from svc_nb.service._causes import ServiceCause
+from svc_nb.service._check import CHECK_IDS, check
+from svc_nb.service._errors import ServiceError, ServiceTypeError, ServiceValueError
+
+__all__ = [
+    "CHECK_IDS",
+    "ServiceCause",
+    "ServiceError",
+    "ServiceTypeError",
+    "ServiceValueError",
+    "check",
+]

@@ -1,0 +1,223 @@
+"""What a target names: an ASGI app object, ``"package.module:attr"``, or a running service's URL.
+
+Resolving never raises for a target that is merely broken (a module that does
+not import, an attribute that is not an app, a malformed URL): each becomes a
+``service.target`` finding. Only a target of a type that cannot name a service
+at all raises :class:`~svc_nb.service.ServiceTypeError`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect as _inspect
+import os
+import sys
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+from svc_nb._explain import Explanation, explain
+from svc_nb._redact import mask_url, scrub
+from svc_nb._report import Finding, Status
+from svc_nb.service._causes import ServiceCause as C
+from svc_nb.service._errors import ServiceTypeError
+from svc_nb.service._startup import STARTUP_EXPLAIN, classify_exception
+
+__all__ = ["Target", "is_asgi", "resolve_target"]
+
+CHECK = "service.target"
+_MAX_TARGET_CHARS = 2048
+_SHOWN_NAMES = 8
+_F = Status.FAIL
+
+_TARGET: dict[C, Explanation] = {
+    C.BAD_TARGET: Explanation(
+        _F,
+        "{shown} is not a target svc_nb can use: {problem}",
+        "A target is an ASGI app object, an import string 'package.module:attr' (as uvicorn takes "
+        "it), or the base URL of a running service, http(s)://host[:port].",
+        "Pass e.g. service.check('myservice.main:app') or service.check('http://127.0.0.1:8000').",
+    ),
+    C.IMPORT_FAILED: Explanation(
+        _F,
+        "cannot import {module}: {error}",
+        "{detail}",
+        "{fix}",
+    ),
+    C.ATTRIBUTE_MISSING: Explanation(
+        _F,
+        "{module} has no attribute {attr!r}",
+        "{hint}",
+        "Name the variable that holds the app: '{module}:app' if main.py says app = FastAPI(…).",
+    ),
+    C.NOT_ASGI: Explanation(
+        _F,
+        "{module}:{attr} is a {kind}, not an ASGI app",
+        "An ASGI app is called as app(scope, receive, send) — a FastAPI or Starlette instance, "
+        "or a middleware wrapping one.{hint}",
+        "Point at the app object itself, e.g. '{module}:app'; for an app factory, build it first: "
+        "service.check({module}.{attr}()).",
+    ),
+}
+_IMPORT_FIX_MODULE = (
+    "Run from the project's root (the folder that holds the package), or install the project "
+    "(pip install -e .), so that `python -c 'import {module}'` works here."
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved target: an app to run in process, or the base URL of a running service."""
+
+    label: str
+    app: Any = None
+    base_url: str | None = None
+
+    @property
+    def in_process(self) -> bool:
+        return self.app is not None
+
+
+def is_asgi(obj: Any) -> bool:
+    """Whether ``obj`` can be called as an ASGI 3 app: ``await obj(scope, receive, send)``."""
+    if obj is None or _inspect.isclass(obj) or isinstance(obj, str | bytes | int | float):
+        return False
+    call = obj if _inspect.isfunction(obj) or _inspect.ismethod(obj) else getattr(obj, "__call__", None)  # noqa: B004
+    if call is None or not _inspect.iscoroutinefunction(call):
+        return False
+    try:
+        params = _inspect.signature(call).parameters.values()
+    except (TypeError, ValueError):
+        return True  # a C-level coroutine callable: trust it
+    kinds = [p.kind for p in params]
+    if _inspect.Parameter.VAR_POSITIONAL in kinds:
+        return True
+    positional = [
+        p
+        for p in params
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+    return len(positional) == 3
+
+
+def _shown(text: str) -> str:
+    clipped = text if len(text) <= 120 else text[:60] + "…" + text[-40:]
+    return repr(scrub(clipped))
+
+
+def _bad(text: str, problem: str) -> Finding:
+    return explain(CHECK, C.BAD_TARGET, _TARGET, shown=_shown(text), problem=problem)
+
+
+def _url_target(text: str) -> Target | Finding:
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in text):
+        return _bad(text, "a URL cannot contain spaces or control characters")
+    try:
+        parts = urllib.parse.urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        return _bad(text, f"cannot parse it as a URL ({exc})")
+    if not parts.hostname:
+        return _bad(text, "the URL has no host")
+    if parts.query or parts.fragment:
+        return _bad(text, "give the service's base URL, without ?query or #fragment")
+    base = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+    return Target(label=mask_url(base), base_url=base)
+
+
+def _is_dotted(text: str) -> bool:
+    return bool(text) and all(part.isidentifier() for part in text.split("."))
+
+
+def _import_failure(module: str, exc: BaseException) -> Finding:
+    """Why importing the app failed: its own module missing, or what its code raised, classified."""
+    data = {"module": module, "exception_type": type(exc).__name__}
+    missing = isinstance(exc, ModuleNotFoundError) and exc.name is not None
+    if missing and (module == exc.name or module.startswith(f"{exc.name}.")):
+        return explain(
+            CHECK,
+            C.IMPORT_FAILED,
+            _TARGET,
+            data=data,
+            module=module,
+            error=f"no module named {exc.name!r}",
+            detail=f"Python cannot find it on sys.path from {os.getcwd()}.",
+            fix=_IMPORT_FIX_MODULE.format(module=module),
+        )
+    cause, fields = classify_exception(exc)
+    if cause is C.STARTUP_FAILED:
+        return explain(
+            CHECK,
+            C.IMPORT_FAILED,
+            _TARGET,
+            data=data,
+            module=module,
+            error=fields["error"],
+            detail="Importing the module ran its code, and that code raised.",
+            fix=f"Run `python -c 'import {module}'` to see the full traceback.",
+        )
+    return explain(CHECK, cause, STARTUP_EXPLAIN, data=data, when=f"importing {module}", **fields)
+
+
+def _asgi_names(module: Any) -> list[str]:
+    names = [n for n, v in vars(module).items() if not n.startswith("_") and is_asgi(v)]
+    return sorted(names)[:_SHOWN_NAMES]
+
+
+def _kind(obj: Any) -> str:
+    if _inspect.isclass(obj):
+        return f"class ({obj.__name__})"
+    if _inspect.isfunction(obj) or _inspect.ismethod(obj):
+        return f"function ({obj.__name__}{_inspect.signature(obj)})"
+    return type(obj).__name__
+
+
+def _import_target(text: str) -> Target | Finding:
+    module_name, _, attr = text.partition(":")
+    module_name, attr = module_name.strip(), attr.strip()
+    if not _is_dotted(module_name) or not _is_dotted(attr):
+        return _bad(text, "expected 'package.module:attr' with Python names on both sides")
+    # As uvicorn does (--app-dir .): the current folder is importable.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except (Exception, SystemExit) as exc:  # the user's module may raise anything at import
+        return _import_failure(module_name, exc)
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            names = _asgi_names(module)
+            hint = f"ASGI apps in {module_name}: {', '.join(names)}." if names else ""
+            return explain(
+                CHECK, C.ATTRIBUTE_MISSING, _TARGET, module=module_name, attr=attr, hint=hint
+            )
+        obj = getattr(obj, part)
+    if not is_asgi(obj):
+        names = _asgi_names(module)
+        hint = f" ASGI apps in {module_name}: {', '.join(names)}." if names else ""
+        return explain(
+            CHECK, C.NOT_ASGI, _TARGET, module=module_name, attr=attr, kind=_kind(obj), hint=hint
+        )
+    return Target(label=f"{module_name}:{attr}", app=obj)
+
+
+def resolve_target(target: Any) -> Target | Finding:
+    """The app or URL ``target`` names, or the ``service.target`` finding saying why it names none."""
+    if isinstance(target, str):
+        text = target.strip()
+        if len(text) > _MAX_TARGET_CHARS:
+            return _bad(text, f"it is {len(text):,} characters long")
+        if text.lower().startswith(("http://", "https://")):
+            return _url_target(text)
+        if ":" in text:
+            return _import_target(text)
+        return _bad(text, "expected 'package.module:attr' or an http(s):// URL")
+    if is_asgi(target):
+        name = getattr(target, "title", None) or type(target).__name__
+        return Target(label=str(name), app=target)
+    raise ServiceTypeError(
+        "target must be an ASGI app (a FastAPI/Starlette instance), an import string "
+        "'package.module:attr', or a base URL 'http(s)://host:port'; got "
+        f"{type(target).__name__}"
+    )
