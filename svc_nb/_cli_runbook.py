@@ -71,6 +71,8 @@ def add_open_parser(sub: Any) -> argparse.ArgumentParser:
     opener = sub.add_parser(
         "open",
         help="open the notebook that investigates a check, with its parameters filled",
+        usage="%(prog)s CHECK_ID [-p NAME VALUE]... [--dest DIR] [--force] [--env-file PATH] "
+        "[--no-browser] [--print-command] [-- JUPYTER_LAB_ARGS...]",
         description="Copy the notebooks into --dest (keeping the ones you edited), fill the "
         "parameters of the notebook for CHECK_ID from the environment and -p flags, and start "
         "JupyterLab on it. Arguments after -- go to jupyter lab.",
@@ -87,8 +89,8 @@ def add_open_parser(sub: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="fill the notebook and print the JupyterLab command instead of starting it",
     )
-    opener.add_argument("lab_args", nargs=argparse.REMAINDER, help="arguments for jupyter lab")
-    opener.set_defaults(func=_cmd_open, parser=opener)
+    # Arguments after `--` go to jupyter lab: main() sets lab_args from them.
+    opener.set_defaults(func=_cmd_open, parser=opener, lab_args=[])
     return opener
 
 
@@ -161,7 +163,7 @@ def _cmd_open(args: argparse.Namespace) -> int:
     environ = _environ(args)
     if isinstance(environ, int):
         return environ
-    lab_args = [a for a in args.lab_args if a != "--"]
+    lab_args = list(args.lab_args)
     if args.no_browser:
         lab_args.insert(0, "--no-browser")
     pairs = [(name, value) for name, value in args.parameters]

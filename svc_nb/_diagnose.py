@@ -20,7 +20,7 @@ from svc_nb._validate import DEFAULT_TIMEOUT_S, check_timeout
 __all__ = ["SECTIONS", "diagnose", "register_check", "registered_checks"]
 
 # Modules that may register checks, in the order their findings are shown.
-SECTIONS = ("env", "db", "migrations", "cache", "tokens", "oauth", "webhooks", "cors")
+SECTIONS = ("env", "db", "migrations", "cache", "tokens", "oauth", "webhooks", "cors", "service")
 
 CheckBuilder = Callable[[Mapping[str, str], float], Awaitable[CheckResult] | CheckResult]
 

@@ -213,7 +213,7 @@ def scrub(text: str) -> str:
     if not isinstance(text, str):
         text = str(text)
     text = _mask_registered(text)
-    if "://" in text:
+    if "://" in text and "@" in text:  # no '@', no userinfo to hide
         text = mask_url_passwords(text)
     if "eyJ" in text:
         text = shorten_jwts(text)

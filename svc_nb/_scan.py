@@ -88,6 +88,44 @@ class _NextFinder:
         return self._at
 
 
+_NETLOC_END = re.compile(r"[/?#\s]")
+# Tokens used as a URL's user name (https://ghp_…@github.com): masked like passwords.
+_TOKEN_USER_PREFIXES = (
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "ghu_",
+    "github_pat_",
+    "glpat-",
+    "xox",
+    "sk_",
+    "sk-",
+)
+
+
+def _token_like_user(user: str) -> bool:
+    if user.startswith(_TOKEN_USER_PREFIXES):
+        return True
+    return len(user) >= 20 and any(c.isdigit() for c in user) and any(c.isalpha() for c in user)
+
+
+def _password_end(text: str, after: int, next_at: _NextFinder, next_space: _NextFinder) -> int:
+    """Where the userinfo's password ends (its '@'), or -1.
+
+    The host follows the LAST '@' before the path, so a password holding an
+    unencoded '@' is masked whole; a password holding '/' (which stops the
+    netloc) falls back to the first '@' before any whitespace.
+    """
+    netloc = _NETLOC_END.search(text, after, after + 1024)
+    netloc_end = netloc.start() if netloc else min(len(text), after + 1024)
+    last_at = text.rfind("@", after, netloc_end)
+    if last_at != -1:
+        return last_at
+    at = next_at.at_or_after(after)
+    space = next_space.at_or_after(after)
+    return at if after < at <= after + 1024 and (space == -1 or at < space) else -1
+
+
 def mask_url_passwords(text: str) -> str:
     """``scheme://user:password@host`` → ``scheme://user:****@host``, linear in the text."""
     out: list[str] = []
@@ -99,16 +137,19 @@ def mask_url_passwords(text: str) -> str:
         start = i
         while start > 0 and i - start < 32 and text[start - 1] in _SCHEME_CHARS:
             start -= 1
-        if start < i and text[start].isalpha():
+        if start < i and text[start].isalpha() and i + 3 >= emitted:
             user = _USER_END.match(text, i + 3)
             colon = user.end() if user else i + 3
-            if colon < len(text) and text[colon] == ":" and colon + 1 >= emitted:
-                at = next_at.at_or_after(colon + 1)
-                space = next_space.at_or_after(colon + 1)
-                if colon + 1 < at <= colon + 1024 and (space == -1 or at < space):
+            if colon < len(text) and text[colon] == ":":
+                at = _password_end(text, colon + 1, next_at, next_space)
+                if at > colon + 1:
                     out.append(text[emitted : colon + 1])
                     out.append(MASK)
                     emitted = at
+            elif colon < len(text) and text[colon] == "@" and _token_like_user(text[i + 3 : colon]):
+                out.append(text[emitted : i + 3])
+                out.append(MASK)
+                emitted = colon
         i = text.find("://", max(i + 3, emitted))
     if not out:
         return text

@@ -77,7 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``svc-nb``; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    passthrough: list[str] = []
+    if words[:1] == ["open"] and "--" in words:
+        # `svc-nb open CHECK [options] -- [jupyter lab options]`
+        cut = words.index("--")
+        words, passthrough = words[:cut], words[cut + 1 :]
+    args = parser.parse_args(words)
+    if passthrough:
+        args.lab_args = passthrough
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "attempt_timeline",
+    "attempt_volume",
     "latency_distribution",
     "memory_usage",
     "policy_comparison",
@@ -329,10 +330,18 @@ def _status_colour(label: str) -> str:
 
 
 def status_by_attempt(attempts: Any, *, ax: Any = None) -> Figure:
-    """Stacked bars: for each attempt number, how many got each status code (or network outcome)."""
+    """Stacked bars: for each attempt number, how many got each status code (or network outcome).
+
+    ``attempts`` is an attempt log (anything :func:`~svc_nb.webhooks.load_attempts`
+    reads) or an :class:`~svc_nb.webhooks.AttemptSummary`, computed in the database.
+    """
     import numpy as np
     import pandas as pd
 
+    from svc_nb import _summary_plots
+
+    if _summary_plots.is_summary(attempts):
+        return _summary_plots.status_from(attempts, ax)
     df = _attempt_frame(attempts)
     fig, ax = _axes(ax, 7, 4)
     if df.empty:
@@ -360,9 +369,17 @@ def status_by_attempt(attempts: Any, *, ax: Any = None) -> Figure:
 
 
 def latency_distribution(attempts: Any, *, ax: Any = None, bins: int = 40) -> Figure:
-    """Histogram of attempt durations (log scale) per outcome, with the median and p95 marked."""
+    """Histogram of attempt durations (log scale) per outcome, with the median and p95 marked.
+
+    From an :class:`~svc_nb.webhooks.AttemptSummary` the bins are the summary's
+    (20 per decade) and ``bins`` is not used.
+    """
     import numpy as np
 
+    from svc_nb import _summary_plots
+
+    if _summary_plots.is_summary(attempts):
+        return _summary_plots.latency_from(attempts, ax)
     df = _attempt_frame(attempts)
     fig, ax = _axes(ax, 7, 4)
     d = df[df["duration_ms"].notna() & (df["duration_ms"] > 0)]
@@ -382,6 +399,25 @@ def latency_distribution(attempts: Any, *, ax: Any = None, bins: int = 40) -> Fi
     ax.set_ylabel("attempts")
     _finish(ax, title=f"latency of {len(ms)} attempts", grid="y", legend={})
     return fig
+
+
+def attempt_volume(attempts: Any, *, bucket: Any = None, ax: Any = None) -> Figure:
+    """Attempts per time bucket, stacked by outcome, and the deliveries each bucket started.
+
+    ``attempts`` is an :class:`~svc_nb.webhooks.AttemptSummary` (its buckets are
+    used; compute it in the database with ``summarize_attempts``) or an attempt
+    log, summarised here with ``bucket`` (seconds, timedelta or "5min"; None
+    picks one).
+    """
+    from svc_nb import _summary_plots
+    from svc_nb.webhooks import summarize_attempts
+
+    summary = attempts if _summary_plots.is_summary(attempts) else None
+    if summary is None:
+        if hasattr(attempts, "attempts") and not hasattr(attempts, "columns"):
+            attempts = attempts.attempts
+        summary = summarize_attempts(attempts, bucket=bucket)
+    return _summary_plots.volume_from(summary, ax)
 
 
 def policy_comparison(*policies: Any, ax: Any = None) -> Figure:

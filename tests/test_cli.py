@@ -23,7 +23,7 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 def test_doctor_prints_a_report_and_exits_by_worst_status(tmp_path: Path) -> None:
     healthy = {"SQL_URL": "postgresql://postgres@127.0.0.1:5432/test", "REDIS_URL": "redis://127.0.0.1:6379/0"}
     result = _run("doctor", "--timeout", "5", env=healthy)
-    assert "svc_nb diagnose" in result.stdout
+    assert result.stdout.startswith("svc-nb doctor: ")
     assert result.returncode in (0, 1)
     as_json = _run("doctor", "--json", env=healthy)
     data = json.loads(as_json.stdout)
@@ -173,3 +173,34 @@ def test_notebooks_keep_a_corrupt_manifest_harmless(tmp_path: Path) -> None:
     actions = dict((p.name, a) for p, a in copy_notebooks(tmp_path))
     assert set(actions.values()) == {"written"}
     assert json.loads((tmp_path / ".svc-nb-manifest.json").read_text()).keys() == actions.keys()
+
+
+def test_help_lists_every_command_and_the_doctor_exit_statuses() -> None:
+    top = _run("--help")
+    for command in ("doctor", "run", "open", "notebooks", "lab"):
+        assert command in top.stdout
+    doctor = _run("doctor", "--help")
+    assert "3 could not run" in " ".join(doctor.stdout.split())
+    for flag in ("--only", "--skip", "--fail-on", "--watch", "--format", "--print-schema"):
+        assert flag in doctor.stdout
+    assert "-- JUPYTER_LAB_ARGS" in _run("open", "--help").stdout
+    assert "-p NAME VALUE" in _run("run", "--help").stdout
+
+
+def test_doctor_json_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    reader = subprocess.Popen(["head", "-c", "10"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    result = subprocess.run([*SVC_NB, "doctor", "--json"], stdout=reader.stdin, stderr=subprocess.PIPE,
+                            text=True, timeout=120, cwd=tmp_path)
+    assert reader.stdin is not None
+    reader.stdin.close()
+    reader.wait(10)
+    assert "Traceback" not in result.stderr
+
+
+def test_open_passes_arguments_after_double_dash_to_jupyter_lab(tmp_path: Path) -> None:
+    result = _run("open", "db", "--dest", str(tmp_path / "nbs"), "--print-command", "--",
+                  "--port", "8899", "--no-browser")
+    assert result.returncode == 0, result.stderr
+    command = result.stdout.strip().splitlines()[-1]
+    assert "--port 8899 --no-browser" in command and command.endswith("01_database.ipynb")
+    assert f"--ServerApp.root_dir={(tmp_path / 'nbs').resolve()}" in command

@@ -275,6 +275,12 @@ def session_app() -> Any:
         request.session[f"oauth:{provider}:state"] = state
         request.session[f"oauth:{provider}:pkce_verifier"] = secrets.token_urlsafe(48)
         request.session[f"oauth:{provider}:nonce"] = secrets.token_urlsafe(16)
+        # ... and what Authlib's authorize_redirect stores beside them (tests/fidelity proves both)
+        callback = f"http://testserver/auth/oauth/{provider}/callback"
+        request.session[f"_state_{provider}_{state}"] = {
+            "data": {"redirect_uri": callback, "url": f"https://idp.test/authorize?state={state}"},
+            "exp": time.time() + 3600,
+        }
         if "pad" in request.query_params:
             request.session["profile"] = "x" * int(request.query_params["pad"])
         return JSONResponse(

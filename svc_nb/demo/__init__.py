@@ -7,6 +7,7 @@
   the ``svc_session`` cookie (notebook 03);
 - :func:`alembic_project`: a scratch database and migrations folder (notebook 06);
 - :func:`cors_api`: an API behind Starlette's CORS middleware (notebook 06);
+- :func:`service_app`: an svc-infra app with a switch per misconfiguration (notebook 08);
 - :func:`timeout_parameter`: a notebook's timeout parameter, NaN and inf refused.
 
 These need the test-time packages (starlette, uvicorn, alembic, sqlalchemy,
@@ -21,6 +22,7 @@ from svc_nb.demo._errors import DemoError
 from svc_nb.demo._oauth import LocalOAuthProvider, oauth_provider, session_login_app, start_login
 from svc_nb.demo._params import timeout_parameter
 from svc_nb.demo._serve import Served, serve
+from svc_nb.demo._service_app import service_app
 
 __all__ = [
     "AlembicProject",
@@ -31,6 +33,7 @@ __all__ = [
     "cors_api",
     "oauth_provider",
     "serve",
+    "service_app",
     "session_login_app",
     "start_login",
     "timeout_parameter",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import time
 import urllib.parse
 from types import TracebackType
 from typing import Any
@@ -188,7 +189,8 @@ def session_login_app(session_secret: str) -> Any:
     """A Starlette app whose ``/auth/oauth/{provider}/login`` stores state like svc-infra's.
 
     The session keys are ``oauth:{provider}:state``, ``:pkce_verifier`` and
-    ``:nonce``, in the signed ``svc_session`` cookie (4 h), as svc-infra does.
+    ``:nonce``, plus Authlib's ``_state_{provider}_{state}``, in the signed
+    ``svc_session`` cookie (4 h), as svc-infra does.
     """
     require("itsdangerous", "itsdangerous")
     require("starlette", "starlette")
@@ -204,7 +206,14 @@ def session_login_app(session_secret: str) -> Any:
         request.session[f"oauth:{provider}:state"] = secrets.token_urlsafe(24)
         request.session[f"oauth:{provider}:pkce_verifier"] = secrets.token_urlsafe(48)
         request.session[f"oauth:{provider}:nonce"] = secrets.token_urlsafe(16)
-        return JSONResponse({"state": request.session[f"oauth:{provider}:state"]})
+        state = request.session[f"oauth:{provider}:state"]
+        callback = str(request.url_for("login", provider=provider)).replace("/login", "/callback")
+        # Authlib's authorize_redirect keeps its own copy of the state (1 h expiry).
+        request.session[f"_state_{provider}_{state}"] = {
+            "data": {"redirect_uri": callback},
+            "exp": time.time() + 3600,
+        }
+        return JSONResponse({"state": state})
 
     session = Middleware(
         SessionMiddleware,
@@ -212,7 +221,9 @@ def session_login_app(session_secret: str) -> Any:
         session_cookie="svc_session",
         max_age=SESSION_MAX_AGE_S,
     )
-    return Starlette(routes=[Route("/auth/oauth/{provider}/login", login)], middleware=[session])
+    return Starlette(
+        routes=[Route("/auth/oauth/{provider}/login", login, name="login")], middleware=[session]
+    )
 
 
 async def start_login(app: Any, provider: str = "google") -> tuple[str, str]:

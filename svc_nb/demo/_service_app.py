@@ -15,6 +15,8 @@ can show a check failing and, with the keyword flipped, passing:
 ``webhook="raw"``            the webhook handler HMACs the raw body
 ===========================  ===========================================================
 
+``GET /items/{name}`` has a bug on purpose: an unknown name is a 500.
+
 Needs svc-infra (``pip install svc-infra``); nothing here talks to GitHub:
 the login route only builds the redirect to it.
 """
@@ -22,8 +24,6 @@ the login route only builds the redirect to it.
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import os
 import secrets
 import threading
@@ -56,7 +56,7 @@ def _user_schemas() -> tuple[Any, Any, Any, Any]:
     # Column() rather than Mapped[...] annotations: this module postpones annotations,
     # which SQLAlchemy cannot resolve for a class defined inside a function.
     class DemoUser(ModelBase):
-        __tablename__ = "svc_nb_demo_users"
+        __tablename__ = "users"  # svc-infra's own tables (auth_sessions, …) point at users.id
         __table_args__ = {"extend_existing": True}  # noqa: RUF012 - SQLAlchemy's own protocol
 
         id = Column(GUID(), primary_key=True, default=uuid.uuid4)
@@ -123,32 +123,32 @@ def _nothing() -> Iterator[None]:
     yield
 
 
-def _add_webhook(app: Any, mode: str, secret: str) -> None:
-    from fastapi import Depends, HTTPException, Request
-    from svc_infra.webhooks.fastapi import require_signature
+def _add_dependencies(app: Any, database_env: str | None, cache_url: str | None) -> None:
+    """What start-up waits for: the database URL (read then, like SQL_URL) and Redis."""
+    if database_env is not None:
+        from svc_infra.api.fastapi.db.sql.add import add_sql_db
 
-    if mode == "canonical":
+        add_sql_db(app, dsn_env=database_env)
+    if cache_url is not None:
+        from svc_infra.cache.add import add_cache
 
-        @app.post(WEBHOOK_PATH)
-        async def receive(event: dict[str, Any] = Depends(require_signature(lambda: secret))) -> Any:
-            return {"received": event.get("topic")}
-
-        return
-
-    @app.post(WEBHOOK_PATH)
-    async def receive_raw(request: Request) -> Any:
-        # The guide's recipe: HMAC over the raw body. svc-infra signs canonical JSON instead.
-        body = await request.body()
-        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, request.headers.get("x-signature", "")):
-            raise HTTPException(status_code=401, detail="invalid signature")
-        return {"received": True}
+        add_cache(app, url=cache_url, readiness_timeout=1.0)
 
 
-def _add_routes(app: Any) -> None:
-    @app.get("/items")
-    async def items() -> Any:
-        return {"items": ["a", "b"]}
+def _add_security(app: Any, origins: list[str], secure_cookie: bool) -> None:
+    from svc_infra.security.add import add_security
+
+    session_secret = "demo-session-secret-" + secrets.token_hex(16)
+    register_secret(session_secret)
+    add_security(
+        app,
+        cors_origins=origins,
+        allow_credentials=True,
+        env={},  # the switches decide, not this process's CORS_* variables
+        install_session_middleware=True,
+        session_secret_key=session_secret,
+        session_cookie_https_only=secure_cookie,
+    )
 
 
 def _check_choices(cors: str, webhook: str | None, origins: Sequence[str]) -> None:
@@ -186,7 +186,8 @@ def service_app(
     require("svc_infra", "svc-infra")
     _check_choices(cors, webhook, origins)
     from svc_infra.api.fastapi.ease import easy_service_app
-    from svc_infra.security.add import add_security
+
+    from svc_nb.demo._service_routes import add_items, add_webhook
 
     register_secret(webhook_secret)
     with _BUILD_LOCK:
@@ -197,28 +198,11 @@ def service_app(
             enable_logging=False,
             enable_observability=False,
         )
-        _add_routes(app)
+        add_items(app)
         if webhook is not None:
-            _add_webhook(app, webhook, webhook_secret)
-        if database_env is not None:
-            from svc_infra.api.fastapi.db.sql.add import add_sql_db
-
-            add_sql_db(app, dsn_env=database_env)
-        if cache_url is not None:
-            from svc_infra.cache.add import add_cache
-
-            add_cache(app, url=cache_url, readiness_timeout=1.0)
-        session_secret = "demo-session-secret-" + secrets.token_hex(16)
-        register_secret(session_secret)
-        add_security(
-            app,
-            cors_origins=list(origins) if cors in ("add_security", "both") else [],
-            allow_credentials=True,
-            env={},  # the switches above decide, not this process's CORS_* variables
-            install_session_middleware=True,
-            session_secret_key=session_secret,
-            session_cookie_https_only=secure_cookie,
-        )
+            add_webhook(app, WEBHOOK_PATH, webhook, webhook_secret)
+        _add_dependencies(app, database_env, cache_url)
+        _add_security(app, list(origins) if cors in ("add_security", "both") else [], secure_cookie)
         _add_auth(app, github=github)
     if trust_proxy:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware

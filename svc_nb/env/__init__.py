@@ -14,6 +14,9 @@ import asyncio
 from svc_nb._diagnose import register_check
 from svc_nb.env._causes import EnvCause
 from svc_nb.env._checks import check_env
+from svc_nb.env._compare import Comparison, compare
+from svc_nb.env._cors_rules import CORS_ENTRY_POINTS, cors_settings
+from svc_nb.env._effective import effective
 from svc_nb.env._dotenv import EnvFileError, merged_environ, read_env_file
 from svc_nb.env._python import (
     KEY_PACKAGES,
@@ -23,6 +26,7 @@ from svc_nb.env._python import (
     install_command,
     package_versions,
 )
+from svc_nb.env._rehearse import rehearse, rehearse_check
 from svc_nb.env._read import (
     CACHE_URL_VARS,
     DATABASE_URL_VARS,
@@ -42,6 +46,7 @@ from svc_nb.env._read import (
 
 __all__ = [
     "CACHE_URL_VARS",
+    "CORS_ENTRY_POINTS",
     "DATABASE_URL_VARS",
     "DEFAULT_SECRETS_FILE",
     "JOB_QUEUE_REDIS_VARS",
@@ -54,13 +59,17 @@ __all__ = [
     "app_environment",
     "check_env",
     "check_event_loop",
+    "cors_settings",
+    "effective",
     "check_python",
+    "compare",
     "in_notebook_kernel",
     "install_command",
     "job_queue_redis_url",
     "merged_environ",
     "package_versions",
     "read_env_file",
+    "rehearse",
     "register_env_secrets",
     "resolve_cache_url",
     "resolve_database_url",
@@ -75,3 +84,5 @@ register_check(
     "python", lambda environ, timeout: asyncio.to_thread(check_python), order=11, waits=True
 )
 register_check("loop", lambda environ, timeout: check_event_loop(), order=12)
+# Only when SVC_NB_APP names the app ("package.module:attr"): a real start-up in a subprocess.
+register_check("env.rehearse", rehearse_check, order=13, waits=True)

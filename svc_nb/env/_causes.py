@@ -137,6 +137,10 @@ class EnvCause(CauseEnum):
         "CORS_ALLOW_CREDENTIALS is not a boolean word",
     )
     CORS_REGEX_INVALID = "cors_regex_invalid", "CORS_ALLOW_ORIGIN_REGEX does not compile"
+    CORS_WILDCARD_PATTERN = (
+        "cors_wildcard_pattern",
+        "a https://*.example.com origin: easy_service_app matches subdomains, add_security nothing",
+    )
     CORS_REGEX_IGNORED = (
         "cors_regex_ignored",
         "CORS_ALLOW_ORIGIN_REGEX without CORS_ALLOW_ORIGINS is unused",
@@ -158,4 +162,150 @@ class EnvCause(CauseEnum):
     LOOP_NOT_PATCHED = (
         "loop_not_patched",
         "the kernel's loop is running and not patched: asyncio.run fails",
+    )
+    KNOWN_BAD_COMBINATION = (
+        "known_bad_combination",
+        "installed versions known to break svc-infra (e.g. typer >= 0.29)",
+    )
+    SVC_INFRA_NEWER = (
+        "svc_infra_newer",
+        "svc-infra is newer than the version svc_nb's claims were proved against",
+    )
+    # -- settings svc-infra reads outside AuthSettings ----------------------------------
+    SQL_URL_PARAM_REJECTED = (
+        "sql_url_param_rejected",
+        "a SQL_URL query parameter asyncpg's connect() rejects (sslmode=...): every request fails",
+    )
+    STATEMENT_TIMEOUT_BREAKS_REQUESTS = (
+        "statement_timeout_breaks_requests",
+        "DB_STATEMENT_TIMEOUT_MS > 0 aborts every request's transaction (svc-infra <= 1.22.2)",
+    )
+    DB_SETTING_IGNORED = (
+        "db_setting_ignored",
+        "a DB_* / PGSSLMODE value svc-infra ignores or reads only in its CLI",
+    )
+    DB_SETTING_INVALID = (
+        "db_setting_invalid",
+        "a DB_* value svc-infra's CLI and migrations reject with int()",
+    )
+    STORE_BACKEND_UNKNOWN = (
+        "store_backend_unknown",
+        "WEBHOOKS_OUTBOX/WEBHOOKS_INBOX is not memory or redis: memory is used",
+    )
+    STORE_IN_MEMORY = (
+        "store_in_memory",
+        "the webhook outbox/inbox is in process memory: lost on restart",
+    )
+    JOB_TIMEOUT_INVALID = (
+        "job_timeout_invalid",
+        "JOB_DEFAULT_TIMEOUT_SECONDS is not a number: jobs run without a timeout",
+    )
+    DUPLICATE_DELIVERIES = (
+        "duplicate_deliveries",
+        "a delivery may outlast the queue's fixed 60 s visibility timeout: it is delivered twice",
+    )
+    REDIRECT_NOT_ALLOWED = (
+        "redirect_not_allowed",
+        "AUTH_POST_LOGIN_REDIRECT's host is not allowed: every OAuth callback answers 400",
+    )
+    REDIRECT_HTTPS_REQUIRED = (
+        "redirect_https_required",
+        "an http:// post-login redirect in production: every OAuth callback answers 400",
+    )
+    COOKIE_NOT_SECURE = (
+        "cookie_not_secure",
+        "the session cookie lacks Secure in production (AUTH_SESSION_COOKIE_SECURE)",
+    )
+    PROVIDER_CREDENTIALS_INCOMPLETE = (
+        "provider_credentials_incomplete",
+        "an OAuth provider has a client id without a secret, or the reverse",
+    )
+    PROVIDER_NAME_IGNORED = (
+        "provider_name_ignored",
+        "a provider credential name svc-infra never reads (e.g. LINKEDIN_CLIENT_ID)",
+    )
+    DEV_DEFAULT_SECRET = (
+        "dev_default_secret",
+        "svc-infra signs with a public development default (MFA, session) or a literal 'unused'",
+    )
+    APP_SETTING_INVALID = (
+        "app_setting_invalid",
+        "a LOG_* or METRICS_* value easy_service_app validates while it builds the app",
+    )
+    # -- start-up rehearsal (env.rehearse) ----------------------------------------------
+    APP_SPEC_INVALID = "app_spec_invalid", "SVC_NB_APP / app= is not 'package.module:attribute'"
+    APP_MODULE_MISSING = "app_module_missing", "the app's module cannot be found"
+    APP_ATTRIBUTE_MISSING = "app_attribute_missing", "the module has no such attribute"
+    APP_IMPORT_FAILED = "app_import_failed", "importing the app's module raised an exception"
+    NOT_ASGI_APP = "not_asgi_app", "the attribute is not an ASGI application"
+    LIFESPAN_UNSUPPORTED = (
+        "lifespan_unsupported",
+        "the app does not speak the ASGI lifespan protocol: nothing runs at start-up",
+    )
+    SETTINGS_REJECTED = (
+        "settings_rejected",
+        "svc-infra's settings model rejected a variable while svc-infra was imported",
+    )
+    SECRET_REQUIRED = (
+        "secret_required",
+        "svc-infra raised MissingSecretError: a production-like APP_ENV needs a secret",
+    )
+    CACHE_UNREACHABLE = (
+        "cache_unreachable",
+        "add_cache's readiness probe failed at start-up: Redis is down or unreachable",
+    )
+    CACHE_URL_INVALID = "cache_url_invalid", "the cache URL names a backend cashews does not know"
+    STARTUP_FAILED = "startup_failed", "the lifespan start-up raised an exception"
+    STARTUP_TIMEOUT = "startup_timeout", "start-up did not finish within the timeout: killed"
+    REHEARSAL_CRASHED = "rehearsal_crashed", "the rehearsal process died without a result"
+    # -- across services (env.compare) --------------------------------------------------
+    COMPARE_INPUT_INVALID = (
+        "compare_input_invalid",
+        "an input is neither a .env file nor a svc-nb doctor --json report",
+    )
+    COMPARE_ENV_EMPTY = (
+        "compare_env_empty",
+        "a service's environment sets nothing: every value is svc-infra's default",
+    )
+    COMPARE_TOO_FEW_SERVICES = (
+        "compare_too_few_services",
+        "fewer than two usable services: there is nothing to compare",
+    )
+    COMPARE_DATA_MISSING = (
+        "compare_data_missing",
+        "an input (a doctor report) does not carry this setting for enough services",
+    )
+    JWT_SECRET_MISMATCH = (
+        "jwt_secret_mismatch",
+        "a service rejects the tokens another one issues: their JWT secrets differ",
+    )
+    JWT_ROTATION_INCOMPLETE = (
+        "jwt_rotation_incomplete",
+        "a JWT secret rotation is half done: a service lacks the new secret",
+    )
+    JWT_ROTATION_IN_PROGRESS = (
+        "jwt_rotation_in_progress",
+        "tokens verify everywhere, some only through AUTH_JWT__OLD_SECRETS",
+    )
+    WEBHOOK_KEY_MISMATCH = (
+        "webhook_key_mismatch",
+        "the worker cannot decrypt subscription secrets: WEBHOOK_ENCRYPTION_KEY differs",
+    )
+    JOB_QUEUE_MISMATCH = (
+        "job_queue_mismatch",
+        "the enqueuing and working services use different job queues",
+    )
+    JOB_QUEUE_NOT_SHARED = (
+        "job_queue_not_shared",
+        "the job queue is in process memory: no other service sees its jobs",
+    )
+    DATABASE_DIFFERS = "database_differs", "services of one group use different databases"
+    APP_ENV_MIXED = (
+        "app_env_mixed",
+        "production-like and development environments in one group",
+    )
+    CACHE_URL_DIFFERS = "cache_url_differs", "services use different cache backends"
+    CACHE_NAMESPACE_DIFFERS = (
+        "cache_namespace_differs",
+        "one cache, different CACHE_PREFIX or CACHE_VERSION: entries are not shared",
     )

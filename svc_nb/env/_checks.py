@@ -14,6 +14,7 @@ from typing import Any
 from svc_nb._exceptions import ArgumentTypeError
 from svc_nb._report import Finding, Report, Status
 from svc_nb.env._causes import EnvCause
+from svc_nb.env._db_settings import runtime_url_problem
 from svc_nb.env._dotenv import EnvFileError, read_env_file
 from svc_nb.env._explanations import clip, finding, ok, shown_url
 from svc_nb.env._read import (
@@ -201,7 +202,20 @@ def _check_database_url(env: dict[str, str], prod_like: bool) -> Finding:
             **data,
             runtime_source="SQL_URL",
         )
-    return _merge_validation(found, _url_validation("db", helper.value))
+    merged = _merge_validation(found, _url_validation("db", helper.value))
+    rejected = runtime_url_problem(env)
+    if rejected is None:
+        return merged
+    # What the running app does with the URL outranks what a parser thinks of it.
+    return Finding(
+        check="env.database_url",
+        status=rejected.status,
+        summary=rejected.summary,
+        detail="\n".join(filter(None, [rejected.detail, merged.summary, merged.detail])),
+        fix=rejected.fix,
+        data={**merged.data, **rejected.data},
+        cause=rejected.cause,
+    )
 
 
 _FILE_PROBLEM_CAUSES = {"does not exist": C.SECRET_FILE_MISSING, "is empty": C.SECRET_FILE_EMPTY}
@@ -282,15 +296,25 @@ def _check_cache_url(env: dict[str, str], prod_like: bool) -> Finding:
 def _checks() -> list[tuple[str, Check]]:
     # Imported on first use: the secret checks need svc_nb.tokens (PyJWT), and the
     # sections that import svc_nb.env for its resolvers should not pay for that.
+    from svc_nb.env._app_settings import APP_SETTING_CHECKS
+    from svc_nb.env._db_settings import DB_SETTING_CHECKS
+    from svc_nb.env._dev_secrets import DEV_SECRET_CHECKS
+    from svc_nb.env._jobs_settings import JOB_SETTING_CHECKS
+    from svc_nb.env._oauth_settings import OAUTH_SETTING_CHECKS
     from svc_nb.env._secrets import SECRET_CHECKS
 
     return [
         ("env.app_env", _check_app_env),
         ("env.database_url", _check_database_url),
         ("env.files", _check_files),
+        *DB_SETTING_CHECKS,
         ("env.cache_url", _check_cache_url),
         *SECRET_CHECKS,
         *SERVICE_CHECKS,
+        *JOB_SETTING_CHECKS,
+        *OAUTH_SETTING_CHECKS,
+        *DEV_SECRET_CHECKS,
+        *APP_SETTING_CHECKS,
     ]
 
 

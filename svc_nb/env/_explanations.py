@@ -108,18 +108,21 @@ EXPLAIN: dict[EnvCause, Explanation] = {
     ),
     # -- database -----------------------------------------------------------------------
     C.NO_DATABASE_URL: Explanation(
-        WARN,
-        "no database URL: svc-infra's add_sql_db has nothing to connect to",
+        FAIL,
+        "no database URL: add_sql_db(app) raises at start-up (Missing environment variable SQL_URL)",
         "Looked at SQL_URL, DB_URL, DATABASE_URL, DATABASE_URL_PRIVATE, PRIVATE_SQL_URL, "
-        "their *_FILE variants and {secrets_file}.",
-        "export SQL_URL='postgresql+asyncpg://USER@HOST:5432/DB'  # add :PASSWORD after USER, URL-encoded",
+        "their *_FILE variants and {secrets_file}. The running app reads SQL_URL alone; its "
+        "lifespan raises RuntimeError before the first request.",
+        "export SQL_URL='postgresql+asyncpg://USER@HOST:5432/DB'  # add :PASSWORD after USER, URL-encoded"
+        "\n(or remove add_sql_db(app) if this service has no database)",
     ),
     C.SQL_URL_MISSING: Explanation(
-        WARN,
-        "{source} is set but the running app reads only SQL_URL",
+        FAIL,
+        "{source} is set but the running app reads only SQL_URL: start-up fails",
         "{source} = {url}\nsvc-infra's URL helper (CLI, migrations) finds {source}, but "
-        "add_sql_db() at run time reads SQL_URL alone, so the app starts without a database "
-        "(RuntimeError: Missing environment variable SQL_URL). The guide's DATABASE_URL is this trap.",
+        "add_sql_db() at run time reads SQL_URL alone, so the app's lifespan raises "
+        "RuntimeError: Missing environment variable SQL_URL for database URL. The guide's "
+        "DATABASE_URL is this trap.",
         'export SQL_URL="${variable}"  # same value, the name the runtime reads',
     ),
     C.URL_INVALID: Explanation(WARN, "the URL has problems", "", ""),
@@ -274,10 +277,11 @@ EXPLAIN: dict[EnvCause, Explanation] = {
     ),
     # -- webhooks -----------------------------------------------------------------------
     C.WEBHOOK_KEY_MISSING: Explanation(
-        WARN,
-        "WEBHOOK_ENCRYPTION_KEY not set: storing a webhook subscription secret raises MissingSecretError here",
-        "Only needed when the service stores webhook subscriptions. Secrets encrypted with the "
-        "development key cannot be decrypted after you set a real one.",
+        FAIL,
+        "WEBHOOK_ENCRYPTION_KEY not set: every webhook publish raises MissingSecretError here",
+        "In a production-like APP_ENV svc-infra requires it the first time it encrypts a "
+        "subscription secret, which WebhookService.publish() does for every event: no webhook "
+        "leaves the service. (A service that never publishes webhooks does not need it.)",
         new_value("WEBHOOK_ENCRYPTION_KEY", "fernet"),
     ),
     C.WEBHOOK_KEY_INVALID: Explanation(
@@ -324,8 +328,9 @@ EXPLAIN: dict[EnvCause, Explanation] = {
     C.CORS_ORIGIN_INVALID: Explanation(WARN, "{problem}", "", "{fix}"),
     C.CORS_WILDCARD_CREDENTIALS: Explanation(
         WARN,
-        "'*' together with credentials makes svc-infra reflect any origin (regex '.*') with cookies allowed",
-        "",
+        "'*' makes svc-infra reflect any origin (regex '.*') with cookies allowed",
+        "easy_service_app always allows credentials; add_security does unless "
+        "CORS_ALLOW_CREDENTIALS is false.",
         "List the exact origins, e.g. CORS_ALLOW_ORIGINS=https://app.example.com",
     ),
     C.CORS_CREDENTIALS_NOT_BOOL: Explanation(
@@ -333,6 +338,15 @@ EXPLAIN: dict[EnvCause, Explanation] = {
         "CORS_ALLOW_CREDENTIALS={value!r} is not a boolean word; svc-infra ignores it (credentials stay on)",
         "",
         "export CORS_ALLOW_CREDENTIALS=true   # or false",
+    ),
+    C.CORS_WILDCARD_PATTERN: Explanation(
+        WARN,
+        "{origin}{more}: easy_service_app allows its subdomains, add_security allows none",
+        "easy_service_app (setup_service_api) turns each '*' into one DNS label of a regex; "
+        "add_security passes the text to Starlette as an exact origin, which no browser sends, "
+        "so with add_security no origin of that domain gets CORS headers.",
+        "With add_security, list the exact origins, or set CORS_ALLOW_ORIGIN_REGEX="
+        "https://[a-z0-9-]+\\.example\\.com",
     ),
     C.CORS_REGEX_INVALID: Explanation(
         FAIL,

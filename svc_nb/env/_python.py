@@ -18,6 +18,7 @@ from svc_nb._report import Finding, Report
 from svc_nb._runtime import _running_loop, in_kernel, is_patched, patchable
 from svc_nb.env._causes import EnvCause
 from svc_nb.env._explanations import finding, ok
+from svc_nb.env._known_bad import known_bad_findings
 
 __all__ = [
     "KEY_PACKAGES",
@@ -35,6 +36,7 @@ KEY_PACKAGES = (
     "svc-nb", "svc-infra", "fastapi", "starlette", "pydantic", "pydantic-settings", "sqlalchemy",
     "asyncpg", "psycopg", "alembic", "redis", "pyjwt", "authlib", "httpx", "cryptography",
     "python-dotenv", "nest-asyncio2", "nest-asyncio", "uvloop", "ipykernel", "ipywidgets",
+    "typer",
 )  # fmt: skip
 
 #: Whether this code runs in a Jupyter kernel: the one test, in svc_nb._runtime.
@@ -240,6 +242,7 @@ def check_python() -> Report:
             versions=versions,
         )
     )
+    findings.extend(known_bad_findings(versions))
     return Report(findings, title="Python environment")
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from svc_nb._fmt import format_duration
 from svc_nb._report import Finding
 from svc_nb.env._causes import EnvCause
+from svc_nb.env._cors_rules import CORS_ENTRY_POINTS, bool_word, cors_settings, origin_words
 from svc_nb.env._explanations import clip, combine, finding, ok, shown_url
 from svc_nb.env._read import JOB_QUEUE_REDIS_VARS, resolve_job_queue
 
@@ -173,16 +174,6 @@ def _check_webhook_timeout(env: dict[str, str], prod_like: bool) -> Finding | No
 # -- CORS ---------------------------------------------------------------------------
 
 
-def _bool_word(value: str) -> bool | None:
-    """svc_infra.security.add._parse_bool."""
-    lowered = value.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    return None
-
-
 _ORIGIN_FORM = "Write each origin as scheme://host[:port], e.g. http://localhost:3000"
 
 
@@ -251,52 +242,113 @@ def _regex_problem(regex: str) -> Finding | None:
     return None
 
 
-def _check_cors(env: dict[str, str], prod_like: bool) -> Finding:
-    origins = [p.strip() for p in env.get("CORS_ALLOW_ORIGINS", "").split(",") if p.strip()]
-    regex = env.get("CORS_ALLOW_ORIGIN_REGEX")
-    if not origins:
-        if env.get("CORS_ORIGINS", "").strip():
-            return finding(
-                "env.cors",
-                C.GUIDE_NAME_IGNORED,
-                summary="CORS_ORIGINS is set but add_security reads CORS_ALLOW_ORIGINS",
-                why="Only the OAuth redirect allow-list falls back to CORS_ORIGINS; without "
-                "CORS_ALLOW_ORIGINS (or cors_origins= in code) no CORS middleware is installed "
-                "and browsers block cross-origin calls.",
-                fix='export CORS_ALLOW_ORIGINS="$CORS_ORIGINS"',
-            )
-        if regex:
-            return finding("env.cors", C.CORS_REGEX_IGNORED)
-        return finding("env.cors", C.CORS_NOT_CONFIGURED)
-    problems: list[Finding] = []
-    credentials = True
-    raw_cred = env.get("CORS_ALLOW_CREDENTIALS")
-    if raw_cred is not None:
-        parsed = _bool_word(raw_cred)
-        if parsed is None:
-            problems.append(
-                finding("env.cors", C.CORS_CREDENTIALS_NOT_BOOL, value=clip(raw_cred, 40))
-            )
-        else:
-            credentials = parsed
-    problems.extend(
-        finding("env.cors", cause, **fields) for cause, fields in _bad_origins(origins, credentials)
+# Knobs add_security reads and easy_service_app ignores.
+_ADD_SECURITY_ONLY = (
+    "CORS_ALLOW_CREDENTIALS",
+    "CORS_ALLOW_ORIGIN_REGEX",
+    "CORS_ALLOW_METHODS",
+    "CORS_ALLOW_HEADERS",
+)
+
+
+def _cors_without_origins(env: dict[str, str]) -> Finding:
+    if env.get("CORS_ORIGINS", "").strip():
+        return finding(
+            "env.cors",
+            C.GUIDE_NAME_IGNORED,
+            summary="CORS_ORIGINS is set but svc-infra's CORS reads CORS_ALLOW_ORIGINS",
+            why="Only the OAuth redirect allow-list falls back to CORS_ORIGINS; without "
+            "CORS_ALLOW_ORIGINS (or cors_origins= in code) neither add_security nor "
+            "easy_service_app installs a CORS middleware and browsers block cross-origin calls.",
+            fix='export CORS_ALLOW_ORIGINS="$CORS_ORIGINS"',
+        )
+    if env.get("CORS_ALLOW_ORIGIN_REGEX"):
+        return finding("env.cors", C.CORS_REGEX_IGNORED)
+    return finding("env.cors", C.CORS_NOT_CONFIGURED)
+
+
+def _entry_point_lines(env: dict[str, str]) -> tuple[list[str], dict[str, Any]]:
+    """One line per entry point: what its CORSMiddleware allows with this environment."""
+    lines: list[str] = []
+    settings = {entry: cors_settings(env, entry) for entry in CORS_ENTRY_POINTS}
+    for entry, kwargs in settings.items():
+        if kwargs is None:
+            continue
+        allowed = kwargs["allow_origins"] or []
+        regex = kwargs["allow_origin_regex"]
+        parts = [f"origins {', '.join(clip(o, 60) for o in allowed[:5])}" if allowed else ""]
+        parts.append(f"regex {clip(regex, 80)}" if regex else "")
+        parts.append(f"credentials {'on' if kwargs['allow_credentials'] else 'off'}")
+        lines.append(f"{entry}: " + "; ".join(p for p in parts if p))
+    ignored = [n for n in _ADD_SECURITY_ONLY if env.get(n) is not None]
+    if ignored:
+        lines.append(
+            f"easy_service_app ignores {', '.join(ignored)} (it reads only CORS_ALLOW_ORIGINS "
+            "and always allows credentials)."
+        )
+    return lines, settings
+
+
+def _wildcard_patterns(origins: list[str]) -> Finding | None:
+    patterns = [o for o in origins if "*" in o and o != "*"]
+    if not patterns:
+        return None
+    return finding(
+        "env.cors",
+        C.CORS_WILDCARD_PATTERN,
+        origin=clip(patterns[0], 60),
+        more=f" (+{len(patterns) - 1} more)" if len(patterns) > 1 else "",
+        data={"patterns": [clip(p, 200) for p in patterns[:_MAX_LISTED]]},
     )
+
+
+def _check_cors(env: dict[str, str], prod_like: bool) -> Finding:
+    """CORS per entry point: add_security and easy_service_app read the same variables differently."""
+    origins = origin_words(env.get("CORS_ALLOW_ORIGINS"))
+    if not origins:
+        return _cors_without_origins(env)
+    problems: list[Finding] = []
+    raw_cred = env.get("CORS_ALLOW_CREDENTIALS")
+    if raw_cred is not None and bool_word(raw_cred) is None:
+        problems.append(finding("env.cors", C.CORS_CREDENTIALS_NOT_BOOL, value=clip(raw_cred, 40)))
+    # easy_service_app always allows credentials: judge origins as the laxer entry point does.
+    problems.extend(
+        finding("env.cors", cause, **fields) for cause, fields in _bad_origins(origins, True)
+    )
+    wildcard = _wildcard_patterns(origins)
+    if wildcard is not None:
+        problems.append(wildcard)
+    regex = env.get("CORS_ALLOW_ORIGIN_REGEX")
     if regex:
         regex_problem = _regex_problem(regex)
         if regex_problem is not None:
             problems.append(regex_problem)
+    lines, settings = _entry_point_lines(env)
     listed = ", ".join(clip(o, 60) for o in origins[:_MAX_LISTED]) + (
         f" (+{len(origins) - _MAX_LISTED} more)" if len(origins) > _MAX_LISTED else ""
     )
-    summary = f"CORS origins: {listed} (credentials {'on' if credentials else 'off'})"
+    credentials = bool(settings["add_security"] and settings["add_security"]["allow_credentials"])
+    summary = (
+        f"CORS origins: {listed} (credentials {'on' if credentials else 'off'} with add_security, "
+        "always on with easy_service_app)"
+    )
     data: dict[str, Any] = {
         "origins": [clip(o, 200) for o in origins[:100]],
         "credentials": credentials,
+        "entry_points": settings,
     }
     if not problems:
-        return ok("env.cors", summary, **data)
-    return combine("env.cors", summary, problems, **data)
+        return ok("env.cors", summary, "\n".join(lines), **data)
+    found = combine("env.cors", summary, problems, **data)
+    return Finding(
+        check=found.check,
+        status=found.status,
+        summary=found.summary,
+        detail="\n".join([found.detail, *lines]),
+        fix=found.fix,
+        data=found.data,
+        cause=found.cause,
+    )
 
 
 SERVICE_CHECKS = [

@@ -72,6 +72,10 @@ class OAuthCause(CauseEnum):
         "the signed cookie does not hold a Starlette session",
     )
     NO_PENDING_LOGIN = "no_pending_login", "the session holds no oauth:<provider>:state"
+    AUTHLIB_STATE_MISSING = (
+        "authlib_state_missing",
+        "svc-infra's state matches, but Authlib's _state_<provider>_<state> key is gone",
+    )
     STATE_MISMATCH = (
         "state_mismatch",
         "the callback's state differs from the one saved in the session",

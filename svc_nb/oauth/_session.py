@@ -3,25 +3,35 @@
 Answers "Invalid state parameter" from the cookie itself: was it sent back, is
 it signed with this secret, is it too old or too big, and does its saved state
 match the callback's.
+
+At login svc-infra keeps ``oauth:{provider}:state`` / ``pkce_verifier`` / ``nonce``
+and Authlib keeps ``_state_{provider}_{state}`` (the redirect URI it sent). The
+callback pops svc-infra's keys first and answers ``400 invalid_state`` when the
+session holds no matching state (no cookie, another secret, older than max_age,
+another login since); then Authlib looks up its key and, without it, svc-infra
+redirects to ``AUTH_POST_LOGIN_REDIRECT?oauth_error=mismatching_state``. Each
+failing finding carries that answer in ``data["svc_infra_answer"]``.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from svc_nb._clock import Now, unix_seconds
 from svc_nb._exceptions import ArgumentTypeError
-from svc_nb._explain import Explanation, explain
+from svc_nb._explain import explain
 from svc_nb._fmt import b64decode_lenient
 from svc_nb._redact import mask_secret, register_secret
 from svc_nb._report import Finding, Report, Status
 from svc_nb._validate import check_duration
 from svc_nb.oauth._causes import OAuthCause as C
+from svc_nb.oauth._session_text import COOKIE as _COOKIE
+from svc_nb.oauth._session_text import STATE as _STATE
 from svc_nb.oauth._state import signing_key
 
 __all__ = [
@@ -34,99 +44,14 @@ __all__ = [
 
 SESSION_COOKIE = "svc_session"
 SESSION_MAX_AGE = 4 * 3600
+#: What svc-infra answers a callback whose session state is missing or differs.
+INVALID_STATE_ANSWER = "400 invalid_state"
+#: What svc-infra answers when Authlib's own state key is missing (a redirect, not an error page).
+MISMATCHING_STATE_ANSWER = "302 oauth_error=mismatching_state"
+_ANSWER_INVALID = {"svc_infra_answer": INVALID_STATE_ANSWER}
+_AUTHLIB_PREFIX = "_state_"
 COOKIE_LIMIT = 4096  # bytes browsers keep per cookie (name + value + attributes)
 _ATTRIBUTES = frozenset({"path", "samesite", "secure", "domain", "max-age", "expires", "httponly"})
-
-_F = Status.FAIL
-_COOKIE: dict[C, Explanation] = {
-    C.SESSION_COOKIE_MISSING: Explanation(
-        _F,
-        "no {cookie_name} cookie in what was given",
-        "Without the session cookie the callback finds no saved state: svc-infra answers "
-        "400 invalid_state. The browser did not send it back to the callback.",
-        "In the browser's dev tools (Application → Cookies) check on the callback request: "
-        "SameSite (Lax is needed for the provider's top-level redirect back; Strict drops it), "
-        "Domain (login started on www.example.com, callback on example.com or localhost vs "
-        "127.0.0.1), and Secure (an https_only cookie is never sent over http).",
-    ),
-    C.SAMESITE_STRICT: Explanation(
-        _F,
-        "SameSite=Strict: the cookie is not sent on the redirect back from the provider",
-        "{attributes}",
-        "Use SameSite=Lax (Starlette's default: SessionMiddleware(same_site='lax')).",
-    ),
-    C.SAMESITE_NONE_INSECURE: Explanation(
-        _F,
-        "SameSite=None without Secure: browsers reject the cookie",
-        "{attributes}",
-        "Use SameSite=Lax, or SameSite=None together with https_only=True.",
-    ),
-    C.COOKIE_TOO_LARGE: Explanation(
-        _F,
-        "{cookie_name} is {size} bytes — over the 4096-byte browser limit",
-        "Browsers silently drop a cookie over 4096 bytes, so the state saved at login never comes back.",
-        "Store less in the session (no tokens or profiles in request.session); keep large data server-side.",
-    ),
-    C.COOKIE_NEAR_LIMIT: Explanation(
-        Status.WARN,
-        "{cookie_name} is {size} bytes",
-        "Within 10 % of the 4096-byte limit: a little more session data and browsers drop it.",
-        "Store less in the session (no tokens or profiles in request.session); keep large data server-side.",
-    ),
-    C.DEPENDENCY_MISSING: Explanation(
-        Status.SKIP, "itsdangerous is not installed", fix="pip install itsdangerous"
-    ),
-    C.SESSION_SIGNATURE_INVALID: Explanation(
-        _F,
-        "the cookie's signature does not verify with this secret",
-        "itsdangerous: {error_type}. Starlette then ignores the cookie and starts an empty "
-        "session, so the saved state is gone.",
-        "Use the same SessionMiddleware secret_key on every instance and across restarts "
-        "(compare with svc_nb.tokens.fingerprint); a rotated secret logs everybody out once.",
-    ),
-    C.SESSION_EXPIRED: Explanation(
-        _F,
-        "signed {age} s ago (max_age {max_age} s) — expired",
-        "signed at {signed_at}; Starlette ignores sessions older than max_age, so the state from "
-        "the login is lost.",
-        "The user started the login more than {max_age} s ago: send them to the login again.",
-    ),
-    C.SESSION_PAYLOAD_INVALID: Explanation(
-        _F,
-        "the cookie is signed but its body is not base64 JSON",
-        fix="This is not a Starlette SessionMiddleware cookie.",
-    ),
-    C.NO_PENDING_LOGIN: Explanation(
-        Status.WARN,
-        "no oauth:<provider>:state in the session{for_provider}",
-        "svc-infra removes the keys once a callback succeeds; none here means no login is "
-        "pending in this browser session (already completed, or started in another browser "
-        "or on another host).",
-        "Start the login again from the same host the callback is served on.",
-    ),
-}
-_STATE: dict[C, Explanation] = {
-    C.SESSION_EXPIRED: Explanation(
-        _F,
-        "session expired: the saved state is ignored",
-        "Starlette drops a session older than max_age (4 h in svc-infra) — the callback sees none.",
-        "Start the login again.",
-    ),
-    C.NO_PENDING_LOGIN: Explanation(
-        _F,
-        "the session holds no state to compare with",
-        "The login was started in another browser or on another host name, or the session "
-        "was replaced after login (cleared cookies, another secret).",
-        "Start the login again from the same browser and host that serves the callback.",
-    ),
-    C.STATE_MISMATCH: Explanation(
-        _F,
-        "the callback's state differs from the session's",
-        "The session holds a newer state: another login was started (e.g. in another tab) after "
-        "this one and overwrote oauth:<provider>:state; or the callback URL was reused/bookmarked.",
-        "Finish only the most recent login attempt; close other login tabs and start again.",
-    ),
-}
 
 
 def _iso(unix: float) -> str:
@@ -150,11 +75,24 @@ def _extract_cookie(cookie: str, name: str) -> tuple[str | None, int]:
     return None, 0
 
 
+def _attributes(cookie: str) -> dict[str, str]:
+    """A Set-Cookie header's attributes (lower-case names); empty for a Cookie request header."""
+    pieces = [p.strip() for p in cookie.split(";")[1:]]
+    attrs = {p.partition("=")[0].strip().lower(): p.partition("=")[2].strip() for p in pieces if p}
+    return attrs if attrs.keys() & _ATTRIBUTES else {}
+
+
+def _cookie_max_age(cookie: str) -> float | None:
+    """Max-Age of a Set-Cookie header: Starlette writes its SessionMiddleware max_age there."""
+    raw = _attributes(cookie).get("max-age", "")
+    return float(raw) if raw.isascii() and raw.isdigit() else None
+
+
 def _attributes_finding(cookie: str) -> Finding | None:
     """From a Set-Cookie header: the attributes that decide whether the callback gets the cookie."""
     pieces = [p.strip() for p in cookie.split(";")[1:]]
-    attrs = {p.partition("=")[0].strip().lower(): p.partition("=")[2].strip() for p in pieces if p}
-    if not attrs.keys() & _ATTRIBUTES:
+    attrs = _attributes(cookie)
+    if not attrs:
         return None  # a Cookie request header, not Set-Cookie
     samesite = attrs.get("samesite", "lax").lower()
     secure = "secure" in attrs
@@ -206,6 +144,7 @@ def _unsign(value: str, key: bytes) -> _Signed | Finding:
             "oauth.session.signature",
             C.SESSION_SIGNATURE_INVALID,
             _COOKIE,
+            data=_ANSWER_INVALID,
             error_type=type(exc).__name__,
         )
     return _Signed(payload, signed_at.timestamp())
@@ -219,7 +158,7 @@ def _age_finding(signed_at: float, current: float, max_age: float) -> Finding:
             "oauth.session.age",
             C.SESSION_EXPIRED,
             _COOKIE,
-            data=data,
+            data={**data, **_ANSWER_INVALID},
             age=int(age),
             max_age=f"{max_age:g}",
             signed_at=_iso(signed_at),
@@ -255,6 +194,25 @@ def _oauth_keys(session: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return providers
 
 
+def _authlib_states(session: Mapping[str, Any], providers: Iterable[str]) -> dict[str, list[str]]:
+    """Authlib's ``_state_{provider}_{state}`` keys: the states it kept, by provider.
+
+    A state (token_urlsafe) may hold '_', so a known provider name is matched first.
+    """
+    known = sorted(set(providers), key=len, reverse=True)
+    states: dict[str, list[str]] = {}
+    for key in session:
+        rest = str(key)
+        if not rest.startswith(_AUTHLIB_PREFIX):
+            continue
+        rest = rest[len(_AUTHLIB_PREFIX) :]
+        provider = next((p for p in known if rest.startswith(p + "_")), None)
+        if provider is None:
+            provider = rest.partition("_")[0]
+        states.setdefault(provider, []).append(rest[len(provider) + 1 :])
+    return states
+
+
 def _is_secret_key(what: str) -> bool:
     return "verifier" in what or "token" in what
 
@@ -267,14 +225,17 @@ def _keys_finding(
     provider: str | None,
     comparing: bool,
 ) -> Finding:
-    other = sorted(str(k) for k in session if not str(k).startswith("oauth:"))
+    other = sorted(str(k) for k in session if not str(k).startswith(("oauth:", _AUTHLIB_PREFIX)))
+    authlib = _authlib_states(session, providers)
+    if provider is not None:
+        authlib = {p: v for p, v in authlib.items() if p == provider}
     if not providers:
         return explain(
             "oauth.session.oauth_keys",
             C.NO_PENDING_LOGIN,
             _COOKIE,
             status=Status.FAIL if comparing else None,
-            data={"other_keys": other},
+            data={"other_keys": other, "authlib_states": authlib, **_ANSWER_INVALID},
             for_provider=f" for provider {provider!r}" if provider else "",
         )
     shown = {
@@ -282,8 +243,11 @@ def _keys_finding(
         for p, keys in providers.items()
     }
     summary = f"pending login for {', '.join(sorted(providers))}"
-    data = {"providers": shown, "other_keys": other}
-    detail = "\n".join(f"oauth:{p}:{w} = {v}" for p, keys in shown.items() for w, v in keys.items())
+    data = {"providers": shown, "authlib_states": authlib, "other_keys": other}
+    detail = "\n".join(
+        [f"oauth:{p}:{w} = {v}" for p, keys in shown.items() for w, v in keys.items()]
+        + [f"{_AUTHLIB_PREFIX}{p}_{st} (Authlib)" for p, sts in authlib.items() for st in sts]
+    )
     if expired:
         summary += " (ignored by Starlette: the session expired)"
         return Finding(
@@ -298,7 +262,10 @@ def _keys_finding(
 
 
 def _state_finding(
-    callback_state: str, providers: Mapping[str, Mapping[str, Any]], expired: bool
+    callback_state: str,
+    providers: Mapping[str, Mapping[str, Any]],
+    authlib: Mapping[str, list[str]],
+    expired: bool,
 ) -> Finding:
     states = {p: str(k["state"]) for p, k in providers.items() if "state" in k}
     received = callback_state.encode("utf-8", "surrogatepass")
@@ -307,19 +274,24 @@ def _state_finding(
         for p, s in states.items()
         if hmac.compare_digest(s.encode("utf-8", "surrogatepass"), received)
     ]
-    if match and not expired:
-        return Finding(
-            "oauth.session.state",
-            Status.OK,
-            f"the callback's state matches oauth:{match[0]}:state",
-            data={"provider": match[0]},
-        )
     if expired:
-        return explain("oauth.session.state", C.SESSION_EXPIRED, _STATE)
+        return explain("oauth.session.state", C.SESSION_EXPIRED, _STATE, data=_ANSWER_INVALID)
     if not states:
-        return explain("oauth.session.state", C.NO_PENDING_LOGIN, _STATE)
-    return explain(
-        "oauth.session.state", C.STATE_MISMATCH, _STATE, data={"providers": sorted(states)}
+        return explain("oauth.session.state", C.NO_PENDING_LOGIN, _STATE, data=_ANSWER_INVALID)
+    if not match:
+        data = {"providers": sorted(states), **_ANSWER_INVALID}
+        return explain("oauth.session.state", C.STATE_MISMATCH, _STATE, data=data)
+    provider = match[0]
+    if callback_state not in authlib.get(provider, []):
+        data = {"provider": provider, "svc_infra_answer": MISMATCHING_STATE_ANSWER}
+        return explain(
+            "oauth.session.state", C.AUTHLIB_STATE_MISSING, _STATE, data=data, provider=provider
+        )
+    return Finding(
+        "oauth.session.state",
+        Status.OK,
+        f"the callback's state matches oauth:{provider}:state and Authlib's saved state",
+        data={"provider": provider},
     )
 
 
@@ -362,7 +334,8 @@ def _payload_findings(
         )
     )
     if callback_state is not None:
-        findings.append(_state_finding(callback_state, providers, expired))
+        authlib = _authlib_states(session, providers)
+        findings.append(_state_finding(callback_state, providers, authlib, expired))
     return findings
 
 
@@ -373,23 +346,31 @@ def inspect_session_cookie(
     now: Now = None,
     provider: str | None = None,
     callback_state: str | None = None,
-    max_age: float = SESSION_MAX_AGE,
+    max_age: float | None = None,
     cookie_name: str = SESSION_COOKIE,
 ) -> Report:
     """Decode and verify svc-infra's Starlette session cookie and show its OAuth keys.
 
     ``cookie`` may be the raw value, ``svc_session=...``, or a whole Cookie /
     Set-Cookie header. With ``callback_state=`` the cookie's ``oauth:{provider}:state``
-    is compared with the callback's, which answers "Invalid state parameter".
+    (and Authlib's ``_state_{provider}_{state}``) is compared with the callback's,
+    which answers "Invalid state parameter". ``max_age`` defaults to a Set-Cookie
+    header's Max-Age, else svc-infra's 4 h.
     """
     current = unix_seconds(now)
     key = signing_key(secret)
+    if max_age is None:
+        max_age = (_cookie_max_age(cookie) if isinstance(cookie, str) else None) or SESSION_MAX_AGE
     max_age = check_duration(max_age, name="max_age")
     title = f"session cookie {cookie_name}"
     value, size = (None, 0) if not cookie else _extract_cookie(str(cookie), cookie_name)
     if value is None:
         missing = explain(
-            "oauth.session.cookie", C.SESSION_COOKIE_MISSING, _COOKIE, cookie_name=cookie_name
+            "oauth.session.cookie",
+            C.SESSION_COOKIE_MISSING,
+            _COOKIE,
+            data=_ANSWER_INVALID,
+            cookie_name=cookie_name,
         )
         return Report([missing], title=title)
     findings: list[Finding] = []

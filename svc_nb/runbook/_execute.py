@@ -107,10 +107,14 @@ def _sections(nb: Any) -> list[str]:
 
 def cell_label(cell: Mapping[str, Any], section: str, width: int = 60) -> str:
     """``section: first code line`` shortened to ``width``, for the progress lines."""
+    if "injected-parameters" in (cell.get("metadata", {}).get("tags") or []):
+        return "(injected parameters)"
     first = next(
         (s.strip() for s in _source(cell).splitlines() if s.strip() and not s.startswith("#")),
         "(comments only)",
     )
+    if len(section) > width // 2:
+        section = section[: width // 2 - 1] + "…"
     text = f"{section}: {first}" if section else first
     return text if len(text) <= width else text[: width - 1] + "…"
 

@@ -263,7 +263,8 @@ def convert(parameter: Parameter, text: str) -> Any:
 
 
 def _holds_secret(name: str, text: str) -> bool:
-    return is_secret_name(name) or scrub(text) != text
+    # An empty value hides nothing: it is written as it is.
+    return bool(text) and (is_secret_name(name) or scrub(text) != text)
 
 
 @dataclass(frozen=True)

@@ -182,7 +182,7 @@ def progress_printer(stream: IO[str] | None = None) -> Callable[[CellProgress], 
 
     def show(event: CellProgress) -> None:
         width = len(str(event.total))
-        head = f"[{event.number:>{width}}/{event.total}] cell {event.index}"
+        head = f"[{event.number:>{width}}/{event.total}] cell {event.index:<{width + 1}}"
         if event.seconds is None:
             if live:
                 out.write(f"\r{head} …  {event.label}\x1b[K")

@@ -13,20 +13,31 @@ dependencies?" against the real app:
 - :func:`replay` sends captured webhook deliveries into its receiving route.
 
 A target is an ASGI app, ``"package.module:attr"`` or ``"http(s)://base-url"``.
-Every non-ok finding carries a :class:`ServiceCause`.
+Every non-ok finding carries a :class:`ServiceCause`. ``diagnose()`` includes
+the checks when ``SVC_NB_APP`` or ``SVC_NB_SERVICE_URL`` is set.
 """
 
 from __future__ import annotations
 
+from svc_nb._diagnose import register_check
 from svc_nb.service._causes import ServiceCause
 from svc_nb.service._check import CHECK_IDS, check
+from svc_nb.service._doctor import diagnose_service, doctor_checks
 from svc_nb.service._errors import ServiceError, ServiceTypeError, ServiceValueError
+from svc_nb.service._inspect import ServiceReport, inspect
+from svc_nb.service._replay import replay
 
 __all__ = [
     "CHECK_IDS",
     "ServiceCause",
     "ServiceError",
+    "ServiceReport",
     "ServiceTypeError",
     "ServiceValueError",
     "check",
+    "doctor_checks",
+    "inspect",
+    "replay",
 ]
+
+register_check("service", diagnose_service, order=90, waits=True)

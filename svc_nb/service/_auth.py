@@ -9,6 +9,7 @@ writes to the app's database — only do that against a scratch database.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import secrets
 import time
@@ -36,7 +37,7 @@ _AUTH: dict[C, Explanation] = {
     C.AUTH_NOT_MOUNTED: Explanation(
         Status.SKIP,
         "no svc-infra auth in this app",
-        "No login route and no JWT strategy: add_auth_users(app, …) is not called.",
+        "No JWT strategy behind its routes: add_auth_users(app, …) is not called.",
         "Nothing to check; call add_auth_users(...) if the app should issue JWTs.",
     ),
     C.NOT_IN_PROCESS: Explanation(
@@ -48,7 +49,7 @@ _AUTH: dict[C, Explanation] = {
     ),
     C.LOGIN_REJECTED: Explanation(
         _F,
-        "{step} of a scratch user failed: {path} answered {status}",
+        "{step} of a scratch user failed: {path} answered {code}",
         "{body}{hint}",
         "Run it against a database with svc-infra's tables (svc-infra sql upgrade), in a local/dev "
         "APP_ENV (svc-infra verifies new users automatically only there).",
@@ -95,6 +96,21 @@ def _dependency_calls(dependant: Any, depth: int = 0) -> list[Any]:
     return calls
 
 
+def _strategy_factory(call: Any) -> bool:
+    """fastapi-users' ``get_strategy``: a plain function of no arguments named for a strategy."""
+    if not callable(call) or "strategy" not in str(getattr(call, "__name__", "")).lower():
+        return False
+    if inspect.iscoroutinefunction(call):
+        return False
+    try:
+        parameters = inspect.signature(call).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return all(
+        p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters
+    )
+
+
 def _strategy(app: Any) -> Any:
     """The JWT strategy the app's auth routes depend on (fastapi-users' get_strategy)."""
     root, _ = unwrap(app)
@@ -106,7 +122,7 @@ def _strategy(app: Any) -> Any:
         inner = getattr(route, "original_router", None)
         stack += list(getattr(inner, "routes", ()) or getattr(route, "routes", ()) or ())
         for call in _dependency_calls(getattr(route, "dependant", None)):
-            if "strategy" in str(getattr(call, "__name__", "")).lower():
+            if _strategy_factory(call):
                 with contextlib.suppress(Exception):
                     strategy = call()
                     if hasattr(strategy, "write_token"):
@@ -114,21 +130,28 @@ def _strategy(app: Any) -> Any:
     return None
 
 
-async def _from_login(client: ServiceClient, wiring: Wiring | None) -> tuple[str | None, Finding | None]:
+async def _from_login(
+    client: ServiceClient, wiring: Wiring | None
+) -> tuple[str | None, Finding | None]:
     """Register and log in a throwaway user through the app's routes; the access token."""
-    register = next((r.path for r in (wiring.routes if wiring else []) if r.name == "register:register"), _DEFAULT_REGISTER)
+    register = next(
+        (r.path for r in (wiring.routes if wiring else []) if r.name == "register:register"),
+        _DEFAULT_REGISTER,
+    )
     login = wiring.password_login if wiring and wiring.password_login else _DEFAULT_LOGIN
     email = f"svc-nb-{secrets.token_hex(6)}@example.com"
     password = secrets.token_urlsafe(18)
     register_secret(password)
-    steps = (
+    steps: tuple[tuple[str, str, dict[str, Any]], ...] = (
         ("registering", register, {"json": {"email": email, "password": password}}),
         ("logging in", login, {"data": {"username": email, "password": password}}),
     )
     response: Any = None
     for step, path, body in steps:
         try:
-            response = await client.request("POST", path, **body)
+            response = await client.request(
+                "POST", path, json=body.get("json"), data=body.get("data")
+            )
         except client.errors as exc:
             return None, transport_failure(CHECK, exc, client.url(path), client.deadline.timeout)
         if response.status_code >= 300:
@@ -136,7 +159,7 @@ async def _from_login(client: ServiceClient, wiring: Wiring | None) -> tuple[str
             hint = " svc-infra refuses unverified users." if "NOT_VERIFIED" in text else ""
             return None, explain(
                 CHECK, C.LOGIN_REJECTED, _AUTH, data={"status_code": response.status_code},
-                step=step.capitalize(), path=path, status=response.status_code, body=text, hint=hint,
+                step=step.capitalize(), path=path, code=response.status_code, body=text, hint=hint,
             )  # fmt: skip
     token = response.json().get("access_token") if response is not None else None
     return (str(token), None) if token else (None, None)
@@ -192,23 +215,21 @@ def _judge(token: str, key: Any, source: str) -> Finding:
     if signer is None or signer == _APP_KEY:
         names = ", ".join(n for n in candidates if n != _APP_KEY)
         return explain(CHECK, C.UNKNOWN_SIGNER, _AUTH, data=data, names=names)
-    audience = ", ".join(claims.get("aud") or []) if isinstance(claims.get("aud"), list) else claims.get("aud")
-    summary = f"issues {data['alg']} JWTs for aud {audience}, valid {lifetime}, signed with {signer}"
+    audience = (
+        ", ".join(claims.get("aud") or [])
+        if isinstance(claims.get("aud"), list)
+        else claims.get("aud")
+    )
+    summary = (
+        f"issues {data['alg']} JWTs for aud {audience}, valid {lifetime}, signed with {signer}"
+    )
     return Finding(CHECK, Status.OK, summary, detail=f"token from {source}", data=data)
 
 
-async def check_auth(
-    client: ServiceClient, wiring: Wiring | None, *, create_user: bool
-) -> Finding:
+async def check_auth(client: ServiceClient, wiring: Wiring | None, *, create_user: bool) -> Finding:
     """The service.auth finding: mint (or log in for) a token and inspect it."""
-    key = None
-    if client.in_process:
-        strategy = _strategy(client.target.app)
-        key = getattr(strategy, "encode_key", None)
-        if strategy is None and not (wiring and wiring.password_login):
-            return explain(CHECK, C.AUTH_NOT_MOUNTED, _AUTH)
-    elif not create_user:
-        return explain(CHECK, C.NOT_IN_PROCESS, _AUTH)
+    strategy = _strategy(client.target.app) if client.in_process else None
+    key = getattr(strategy, "encode_key", None)
     if key is not None:
         register_secret(key)
     if create_user:
@@ -216,12 +237,15 @@ async def check_auth(
         if failure is not None:
             return failure
         source = "the login route, for a scratch user"
-    else:
+    elif strategy is not None:
         token = await strategy.write_token(_StandIn(uuid.uuid4()))
         source = "the app's JWT strategy (what its login routes call)"
+    else:
+        cause = C.AUTH_NOT_MOUNTED if client.in_process else C.NOT_IN_PROCESS
+        return explain(CHECK, cause, _AUTH)
     if not token:
         return explain(
             CHECK, C.LOGIN_REJECTED, _AUTH, step="Logging in", path=_DEFAULT_LOGIN,
-            status="no access_token", body="", hint="",
+            code="no access_token", body="", hint="",
         )  # fmt: skip
     return _judge(str(token), key, source)

@@ -44,7 +44,10 @@ class ServiceCause(CauseEnum):
         "session_middleware_missing",
         "OAuth login needs Starlette's SessionMiddleware, and none wraps its routes",
     )
-    DOCS_IN_PRODUCTION = "docs_in_production", "API docs are served in a production-like environment"
+    DOCS_IN_PRODUCTION = (
+        "docs_in_production",
+        "API docs are served in a production-like environment",
+    )
     # -- health ------------------------------------------------------------------------
     NO_HEALTH_ROUTE = "no_health_route", "no health or ops endpoint of svc-infra answers"
     UNHEALTHY = "unhealthy", "a health endpoint answered with an error: a dependency is down"

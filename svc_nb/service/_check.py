@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from svc_nb._explain import Explanation, explain
@@ -39,7 +40,7 @@ CHECK_IDS = (
 )
 STARTUP = "service.startup"
 # The shutdown gets what is left of the budget, but at least this much to close its pools.
-_SHUTDOWN_FLOOR_S = 0.5
+_SHUTDOWN_FLOOR_S = 0.2
 _TRACEBACK_CHARS = 2000
 
 _STARTUP: dict[C, Explanation] = {
@@ -67,34 +68,65 @@ _SKIPPED = {
 
 def _skipped(checks: Sequence[str], cause: C, first: str) -> list[Finding]:
     summary, fix = _SKIPPED[cause]
-    return [Finding(c, Status.SKIP, summary, fix=fix.format(first=first), cause=cause) for c in checks]
+    return [
+        Finding(c, Status.SKIP, summary, fix=fix.format(first=first), cause=cause) for c in checks
+    ]
 
 
 def startup_finding(result: StartupResult, timeout: float) -> Finding:
     """The service.startup verdict, its failure classified like the start-up rehearsal."""
-    data: dict[str, Any] = {"outcome": result.outcome.value, "elapsed_s": round(result.elapsed_s, 3)}
+    data: dict[str, Any] = {
+        "outcome": result.outcome.value,
+        "elapsed_s": round(result.elapsed_s, 3),
+    }
     if result.outcome is Outcome.STARTED:
-        return Finding(STARTUP, Status.OK, f"start-up finished in {result.elapsed_s:.2f} s", data=data)
+        return Finding(
+            STARTUP, Status.OK, f"start-up finished in {result.elapsed_s:.2f} s", data=data
+        )
     if result.outcome is Outcome.UNSUPPORTED:
         note = f" ({type(result.error).__name__} on the lifespan scope)" if result.error else ""
         summary = f"the app does not use the lifespan protocol{note}: nothing to start"
-        return Finding(STARTUP, Status.OK, summary, "uvicorn's lifespan='auto' goes on without it.", data=data)
+        return Finding(
+            STARTUP, Status.OK, summary, "uvicorn's lifespan='auto' goes on without it.", data=data
+        )
     if result.outcome is Outcome.TIMEOUT:
         return explain(STARTUP, C.STARTUP_TIMEOUT, _STARTUP, data=data, timeout=timeout)
     if result.message:
         data["traceback"] = scrub(result.message[-_TRACEBACK_CHARS:])
     if result.error is None:
         last = (result.message.strip().splitlines() or ["(no message)"])[-1]
-        fields = {"error": scrub(last), "error_type": "start-up failed"}
-        return explain(STARTUP, C.STARTUP_FAILED, STARTUP_EXPLAIN, data=data, when="start-up", **fields)
+        fields: dict[str, Any] = {"error": scrub(last), "error_type": "start-up failed"}
+        return explain(
+            STARTUP, C.STARTUP_FAILED, STARTUP_EXPLAIN, data=data, when="start-up", **fields
+        )
     cause, fields = classify_exception(result.error)
     data["exception_type"] = type(result.error).__name__
     return explain(STARTUP, cause, STARTUP_EXPLAIN, data=data, when="start-up", **fields)
 
 
-def _check_arguments(origin: Any, redirect_uris: Any) -> list[str]:
+@dataclass(frozen=True)
+class _Options:
+    origin: str | None
+    registered: list[str]
+    error_path: str | None
+    create_user: bool
+
+
+def _options(origin: Any, redirect_uris: Any, error_path: Any, create_user: Any) -> _Options:
     if origin is not None and not isinstance(origin, str):
-        raise ServiceTypeError(f"origin must be a string such as 'http://localhost:3000', not {type(origin).__name__}")
+        raise ServiceTypeError(
+            f"origin must be a string such as 'http://localhost:3000', not {type(origin).__name__}"
+        )
+    if error_path is not None and (
+        not isinstance(error_path, str) or not error_path.startswith("/")
+    ):
+        raise ServiceTypeError(
+            f"error_path must be a path such as '/items/missing', not {error_path!r:.60}"
+        )
+    return _Options(origin, _registered(redirect_uris), error_path, bool(create_user))
+
+
+def _registered(redirect_uris: Any) -> list[str]:
     if redirect_uris is None:
         return []
     if isinstance(redirect_uris, str):
@@ -121,26 +153,42 @@ def _probe_path(wiring: Wiring | None, answered: dict[str, int]) -> str:
     """A real route to send CORS requests to: /ping, another health route, else /."""
     if wiring is not None:
         paths = [p.rstrip("/") or "/" for p in wiring.paths("GET") if "{" not in p]
-        preferred = [p for p in paths if p.endswith("/ping")] + [p for p in paths if is_health_path(p)]
+        preferred = [p for p in paths if p.endswith("/ping")] + [
+            p for p in paths if is_health_path(p)
+        ]
         return (preferred or ["/"])[0]
     found = [p for p, code in answered.items() if code != 404]
     return (found or ["/"])[0]
 
 
-async def _cors(client: ServiceClient, plan: CorsPlan | Finding, in_process_app: Any) -> list[Finding]:
+async def _cors(
+    client: ServiceClient, plan: CorsPlan | Finding, in_process_app: Any, error_path: str | None
+) -> list[Finding]:
     if isinstance(plan, Finding):
-        skip = Finding("service.cors.errors", Status.SKIP, "not checked: no origin to probe with", cause=C.NO_ORIGIN)
+        skip = Finding(
+            "service.cors.errors",
+            Status.SKIP,
+            "not checked: no origin to probe with",
+            cause=C.NO_ORIGIN,
+        )
         return [plan, skip]
     finding, allowed = await check_cors(client, plan)
     root = unwrap(in_process_app)[0] if in_process_app is not None else None
     with raising_route(root) as raise_path:
-        errors = await check_cors_errors(client, plan, allowed, raise_path)
+        errors = await check_cors_errors(client, plan, allowed, raise_path, error_path)
     return [finding, errors]
 
 
-async def _oauth(client: ServiceClient, plan: OAuthPlan | Finding, wiring: Wiring | None) -> list[Finding]:
+async def _oauth(
+    client: ServiceClient, plan: OAuthPlan | Finding, wiring: Wiring | None
+) -> list[Finding]:
     if isinstance(plan, Finding):
-        skip = Finding("service.session_cookie", Status.SKIP, "not checked: no OAuth login route", cause=C.NO_PROVIDER)
+        skip = Finding(
+            "service.session_cookie",
+            Status.SKIP,
+            "not checked: no OAuth login route",
+            cause=C.NO_PROVIDER,
+        )
         return [plan, skip]
     redirects: list[Finding] = []
     cookies: list[Finding] = []
@@ -160,28 +208,31 @@ async def _oauth(client: ServiceClient, plan: OAuthPlan | Finding, wiring: Wirin
     return redirects + cookies
 
 
-async def _checks(
-    client: ServiceClient, wiring: Wiring | None, origin: str | None, registered: list[str], create_user: bool
-) -> list[Finding]:
+async def _checks(client: ServiceClient, wiring: Wiring | None, options: _Options) -> list[Finding]:
     health = await check_health(client, wiring)
     if not health.reachable:
         return [health.finding, *_skipped(CHECK_IDS[2:], C.UNREACHABLE, "service.health")]
     entries, wildcard = _origins(wiring)
     path = _probe_path(wiring, dict(health.finding.data.get("status_codes", {})))
-    cors_plan = plan_cors(origin, entries, wildcard, path)
+    cors_plan = plan_cors(options.origin, entries, wildcard, path)
     oauth_plan = plan_providers(
-        wiring.providers if wiring else [], wiring.oauth_login if wiring else None, registered
+        wiring.providers if wiring else [],
+        wiring.oauth_login if wiring else None,
+        options.registered,
+        in_process=client.in_process,
     )
     app = client.target.app if client.in_process else None
     cors, oauth, auth = await asyncio.gather(
-        _cors(client, cors_plan, app),
+        _cors(client, cors_plan, app, options.error_path),
         _oauth(client, oauth_plan, wiring),
-        check_auth(client, wiring, create_user=create_user),
+        check_auth(client, wiring, create_user=options.create_user),
     )
     return [health.finding, *cors, *oauth, auth]
 
 
-async def _in_process(target: Target, deadline: Deadline, run: Any) -> list[Finding]:
+async def _in_process(
+    target: Target, deadline: Deadline, run: Callable[[ServiceClient], Awaitable[list[Finding]]]
+) -> list[Finding]:
     lifespan = Lifespan(target.app)
     try:
         result = await lifespan.start(deadline.left())
@@ -200,6 +251,7 @@ async def check(
     origin: str | None = None,
     redirect_uris: str | Sequence[str] | None = None,
     timeout: float = DEFAULT_HTTP_TIMEOUT_S,
+    error_path: str | None = None,
     create_user: bool = False,
 ) -> Report:
     """Is it the service or its dependencies? Start it, then check what its clients meet.
@@ -208,22 +260,26 @@ async def check(
     this environment) or a running service's base URL (then only what a client
     can see is checked; the report says which checks were skipped and why).
     ``origin`` is the front end's origin (default: the first configured one);
-    ``redirect_uris`` what is registered at the OAuth provider. ``create_user``
+    ``redirect_uris`` what is registered at the OAuth provider. ``error_path``
+    is a route known to fail (in process svc_nb adds one that raises; over
+    HTTP it cannot). ``create_user``
     registers and logs in a throwaway user for ``service.auth`` — only against
     a scratch database. The whole check returns within about ``timeout``
     seconds. Check ids: :data:`CHECK_IDS`.
     """
     timeout = check_timeout(timeout)
-    registered = _check_arguments(origin, redirect_uris)
+    options = _options(origin, redirect_uris, error_path, create_user)
     resolved = resolve_target(target)
     if isinstance(resolved, Finding):
-        return Report([resolved, *_skipped(CHECK_IDS, C.NOT_STARTED, resolved.check)], title="svc_nb service")
+        return Report(
+            [resolved, *_skipped(CHECK_IDS, C.NOT_STARTED, resolved.check)], title="svc_nb service"
+        )
     title = f"svc_nb service {resolved.label}"
     deadline = Deadline(timeout)
     wiring = read_wiring(resolved.app) if resolved.in_process else None
 
     async def run(client: ServiceClient) -> list[Finding]:
-        return await _checks(client, wiring, origin, registered, bool(create_user))
+        return await _checks(client, wiring, options)
 
     if resolved.in_process:
         return Report(await _in_process(resolved, deadline, run), title=title)

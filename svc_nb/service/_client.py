@@ -53,7 +53,9 @@ def _no_cookies() -> http.cookiejar.CookieJar:
 class ServiceClient:
     """``await client.request("GET", "/ping")``: one service, one deadline, no redirects, no cookies."""
 
-    def __init__(self, target: Target, deadline: Deadline, state: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, target: Target, deadline: Deadline, state: Mapping[str, Any] | None = None
+    ) -> None:
         import httpx
 
         self.target = target

@@ -16,6 +16,7 @@ from typing import Any
 from svc_nb._explain import Explanation, explain
 from svc_nb._report import Finding, Status
 from svc_nb.oauth import SESSION_COOKIE, inspect_session_cookie
+from svc_nb.oauth._uri import clip
 from svc_nb.service._causes import ServiceCause as C
 from svc_nb.service._oauth import LoginObservation, OAuthPlan
 
@@ -92,7 +93,7 @@ def _passed_through(header: str, secret: str | bytes | None, provider: str) -> F
 
 
 def _host(uri: str | None) -> str:
-    return urllib.parse.urlsplit(uri or "").netloc
+    return clip(urllib.parse.urlsplit(uri or "").netloc)
 
 
 def session_cookie_finding(
@@ -117,7 +118,7 @@ def session_cookie_finding(
     attributes = _attributes(header)
     data = {
         "provider": provider,
-        "cookie": name,
+        "cookie_name": name,
         "attributes": {k: v for k, v in attributes.items() if k != "expires"},
     }
     judged = _passed_through(header, secret, provider)

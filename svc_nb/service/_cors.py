@@ -31,13 +31,22 @@ from svc_nb.cors._rules import check_origin, origin_of
 from svc_nb.service._causes import ServiceCause as C
 from svc_nb.service._client import ServiceClient
 
-__all__ = ["CorsPlan", "FOREIGN_ORIGIN", "check_cors", "check_cors_errors", "plan_cors", "raising_route"]
+__all__ = [
+    "FOREIGN_ORIGIN",
+    "CorsPlan",
+    "check_cors",
+    "check_cors_errors",
+    "plan_cors",
+    "raising_route",
+]
 
 CHECK = "service.cors"
 ERRORS = "service.cors.errors"
 # A syntactically real origin no service allows; only ever sent as a header, never resolved.
 FOREIGN_ORIGIN = "https://svc-nb-foreign-origin.example"
 _REQUESTED_HEADERS = ["authorization", "content-type"]
+# scheme + a 253-character host + a port: nothing longer is an origin a browser sends.
+_MAX_ORIGIN_CHARS = 300
 _F = Status.FAIL
 _ON_ERROR_FIX = (
     "Make the CORS middleware the outermost one, so it also wraps svc-infra's error handling: "
@@ -148,15 +157,24 @@ def _loggers() -> list[logging.Logger]:
     return found
 
 
+def _too_long(origin: str) -> str | None:
+    if len(origin) <= _MAX_ORIGIN_CHARS:
+        return None
+    return f"it is {len(origin):,} characters long; a host name has at most 253"
+
+
 def plan_cors(
     origin: str | None, configured: Sequence[str], wildcard: bool, path: str
 ) -> CorsPlan | Finding:
     """Which origin to probe with: the one given, else the first configured (as a browser sends it)."""
     if origin is not None:
-        problem = check_origin(origin)
+        problem = _too_long(origin) or check_origin(origin)
         if problem is not None:
-            sent = origin_of(origin)[0] or "scheme://host[:port]"
-            return explain(CHECK, C.BAD_ORIGIN, _CORS, origin=origin, problem=problem, sent=sent)
+            origin = origin if len(origin) <= _MAX_ORIGIN_CHARS else origin[:60] + "…"
+            shown = (
+                origin_of(origin)[0] if len(origin) <= _MAX_ORIGIN_CHARS else None
+            ) or "scheme://host[:port]"
+            return explain(CHECK, C.BAD_ORIGIN, _CORS, origin=origin, problem=problem, sent=shown)
         return CorsPlan(origin, None, path, wildcard)
     for entry in configured:
         if entry == "*":
@@ -177,7 +195,9 @@ def _failure(check: str, exc: BaseException, client: ServiceClient, path: str) -
     return transport_failure(check, exc, client.url(path), client.deadline.timeout)
 
 
-async def _preflight(client: ServiceClient, plan: CorsPlan, origin: str) -> tuple[list[Finding], bool]:
+async def _preflight(
+    client: ServiceClient, plan: CorsPlan, origin: str
+) -> tuple[list[Finding], bool]:
     headers = {
         "Origin": origin,
         "Access-Control-Request-Method": "GET",
@@ -220,14 +240,38 @@ def _verdict(plan: CorsPlan, origin: str | None, judged: list[Finding]) -> Findi
     }
     if worst is None:
         shown = f"origin {origin} allowed" if origin else "no origin configured besides *"
-        return Finding(CHECK, Status.OK, f"{shown} on {plan.path}: preflight and request pass", data=data)
+        return Finding(
+            CHECK, Status.OK, f"{shown} on {plan.path}: preflight and request pass", data=data
+        )
     if worst.check == CHECK:  # our own finding (the foreign origin)
-        return Finding(worst.check, worst.status, worst.summary, worst.detail, worst.fix, {**data, **worst.data}, cause=worst.cause)
-    if plan.configured is not None and worst.cause in ("origin_not_allowed", "preflight_rejected", "origin_mismatch"):
+        return Finding(
+            worst.check,
+            worst.status,
+            worst.summary,
+            worst.detail,
+            worst.fix,
+            {**data, **worst.data},
+            cause=worst.cause,
+        )
+    if plan.configured is not None and worst.cause in (
+        "origin_not_allowed",
+        "preflight_rejected",
+        "origin_mismatch",
+    ):
         problem = check_origin(plan.configured) or "it is not how browsers send it"
-        return explain(CHECK, C.BAD_ORIGIN, _CORS, data=data, origin=plan.configured, problem=problem, sent=origin)
+        return explain(
+            CHECK,
+            C.BAD_ORIGIN,
+            _CORS,
+            data=data,
+            origin=plan.configured,
+            problem=problem,
+            sent=origin,
+        )
     summary = f"from {origin} on {plan.path}: {worst.summary}"
-    return Finding(CHECK, worst.status, summary, worst.detail, worst.fix, data, cause=C(str(worst.cause)))
+    return Finding(
+        CHECK, worst.status, summary, worst.detail, worst.fix, data, cause=C(str(worst.cause))
+    )
 
 
 async def check_cors(client: ServiceClient, plan: CorsPlan) -> tuple[Finding, bool]:
@@ -250,17 +294,22 @@ async def check_cors(client: ServiceClient, plan: CorsPlan) -> tuple[Finding, bo
 
 
 async def check_cors_errors(
-    client: ServiceClient, plan: CorsPlan, allowed: bool, raise_path: str | None
+    client: ServiceClient,
+    plan: CorsPlan,
+    allowed: bool,
+    raise_path: str | None,
+    error_path: str | None = None,
 ) -> Finding:
-    """The same origin on error answers: a 404 and (in process) a route that raises."""
+    """The same origin on error answers: a 404, (in process) a route that raises, ``error_path``."""
     origin = plan.origin
     if origin is None:
-        return explain(ERRORS, C.NO_ORIGIN, _CORS, detail="Only a wildcard is configured; pass origin=.")
+        return explain(
+            ERRORS, C.NO_ORIGIN, _CORS, detail="Only a wildcard is configured; pass origin=."
+        )
     if not allowed:
         return explain(ERRORS, C.ORIGIN_NOT_ALLOWED, _CORS, origin=origin)
     paths = [f"/__svc_nb_no_such_route_{secrets.token_hex(4)}"]
-    if raise_path is not None:
-        paths.append(raise_path)
+    paths += [p for p in (raise_path, error_path) if p is not None]
     answers: list[tuple[str, int, bool]] = []
     try:
         for path in paths:
@@ -272,12 +321,17 @@ async def check_cors_errors(
     data: dict[str, Any] = {
         "origin": origin,
         "answers": [{"status_code": code, "cors_headers": ok} for _, code, ok in answers],
-        "raising_route": "sent" if raise_path else "not sent: only in process can svc_nb add a route that raises",
+        "raising_route": "sent" if raise_path else "not sent: only in process can svc_nb add one",
+        "error_path": error_path,
     }
     missing = [(p, code) for p, code, ok in answers if not ok]
     if missing:
         shown = " and ".join(f"a {code}" for _, code in missing)
-        return explain(ERRORS, C.MISSING_ON_ERROR, _CORS, data=data, shown=shown.capitalize(), origin=origin)
+        return explain(
+            ERRORS, C.MISSING_ON_ERROR, _CORS, data=data, shown=shown.capitalize(), origin=origin
+        )
     codes = " and ".join(str(code) for _, code, _ in answers)
-    note = "" if raise_path else " (over HTTP only a 404 can be provoked)"
-    return Finding(ERRORS, Status.OK, f"error answers ({codes}) keep their CORS headers{note}", data=data)
+    note = "" if raise_path or error_path else " (over HTTP only a 404; pass error_path= for a 500)"
+    return Finding(
+        ERRORS, Status.OK, f"error answers ({codes}) keep their CORS headers{note}", data=data
+    )

@@ -24,7 +24,14 @@ __all__ = ["HealthResult", "check_health"]
 
 CHECK = "service.health"
 # Over HTTP the routes are not visible: the paths svc-infra's helpers mount by default.
-HTTP_CANDIDATES = ("/ping", "/_ops/live", "/_ops/ready", "/_health/live", "/_health/ready", "/_sql/health")
+HTTP_CANDIDATES = (
+    "/ping",
+    "/_ops/live",
+    "/_ops/ready",
+    "/_health/live",
+    "/_health/ready",
+    "/_sql/health",
+)
 _MAX_PATHS = 8
 _EXCERPT = 160
 
@@ -92,7 +99,14 @@ async def check_health(client: ServiceClient, wiring: Wiring | None) -> HealthRe
     if failing:
         shown = ", ".join(f"GET {p} answered {r.status_code}" for p, r in failing)
         detail = "\n".join(f"{p}: {scrub(r.text[:_EXCERPT])}" for p, r in failing)
-        finding = explain(CHECK, C.UNHEALTHY, _HEALTH, data={"status_codes": codes}, failing=shown, detail=detail)
+        finding = explain(
+            CHECK, C.UNHEALTHY, _HEALTH, data={"status_codes": codes}, failing=shown, detail=detail
+        )
         return HealthResult(finding, True)
     shown = ", ".join(f"{p} {code}" for p, code in codes.items())
-    return HealthResult(Finding(CHECK, Status.OK, f"health endpoints answer: {shown}", data={"status_codes": codes}), True)
+    return HealthResult(
+        Finding(
+            CHECK, Status.OK, f"health endpoints answer: {shown}", data={"status_codes": codes}
+        ),
+        True,
+    )

@@ -23,6 +23,7 @@ from svc_nb._redact import mask_url, register_secret
 from svc_nb._report import Finding, Report, Status
 from svc_nb.oauth import compare_redirect_uris
 from svc_nb.oauth._redirect import PROXY_FIX
+from svc_nb.oauth._uri import clip
 from svc_nb.service._causes import ServiceCause as C
 from svc_nb.service._client import ServiceClient
 
@@ -38,6 +39,9 @@ __all__ = [
 CHECK = "service.oauth.redirect_uri"
 DEFAULT_PUBLIC_HOST = "api.example.com"
 _DEFAULT_LOGIN = "/auth/oauth/{provider}/login"
+# A DNS name has at most 253 characters; with a port, a little more. Longer is no host to send.
+_MAX_HOST_CHARS = 260
+_SHOWN_REGISTERED = 10
 _KNOWN_PROVIDERS = ("github", "google", "microsoft", "linkedin", "gitlab", "discord", "slack")
 _F = Status.FAIL
 
@@ -51,7 +55,7 @@ _LOGIN: dict[C, Explanation] = {
     ),
     C.LOGIN_NOT_REDIRECTING: Explanation(
         _F,
-        "{provider}: GET {path} answered {status}, not a redirect to the provider",
+        "{provider}: GET {path} answered {code}, not a redirect to the provider",
         "The login route must answer 302 with a Location carrying redirect_uri=…; {why}",
         "{fix}",
     ),
@@ -59,7 +63,7 @@ _LOGIN: dict[C, Explanation] = {
         _F,
         "{provider}: the login route fails: no SessionMiddleware",
         "svc-infra keeps the OAuth state, PKCE verifier and nonce in request.session; without "
-        "Starlette's SessionMiddleware around the route it answers {status}.",
+        "Starlette's SessionMiddleware around the route it answers {code}.",
         "add_security(app, install_session_middleware=True) — or let add_auth_users add it "
         "(it does when none is installed) — before the app starts.",
     ),
@@ -67,7 +71,8 @@ _LOGIN: dict[C, Explanation] = {
         Status.WARN,
         "{provider}: behind a TLS proxy the app sends redirect_uri {uri}",
         "Called as the proxy calls it (X-Forwarded-Proto: https, Host: {host}) the login route "
-        "still builds an http:// callback; providers reject plain http outside loopback.{trusted}",
+        "still builds an http:// callback, even with uvicorn trusting the proxy's headers; "
+        "providers reject plain http outside loopback.{trusted}",
         PROXY_FIX,
     ),
 }
@@ -123,7 +128,11 @@ def _from_registered(registered: Sequence[str]) -> dict[str, str]:
 
 
 def plan_providers(
-    providers: Sequence[str], login_template: str | None, registered: Sequence[str]
+    providers: Sequence[str],
+    login_template: str | None,
+    registered: Sequence[str],
+    *,
+    in_process: bool = True,
 ) -> OAuthPlan | Finding:
     """The login routes to call: the app's own providers, else those the callbacks or env name."""
     template = login_template or _DEFAULT_LOGIN
@@ -134,16 +143,25 @@ def plan_providers(
         env = {p for p in _KNOWN_PROVIDERS if os.environ.get(f"{p.upper()}_CLIENT_ID", "").strip()}
         logins = {p: template.replace("{provider}", p) for p in sorted(env)}
     if not logins:
-        detail = (
-            "The app mounts no OAuth login route (add_auth_users with a provider configured)."
-            if login_template is None and not providers
-            else "No provider is configured for its login route."
-        )
+        if not in_process:
+            detail = (
+                "Over HTTP the providers the service configures are not visible; svc_nb finds "
+                "their login routes from redirect_uris=[…] or <PROVIDER>_CLIENT_ID in this "
+                "environment."
+            )
+        elif login_template is None:
+            detail = (
+                "The app mounts no OAuth login route (add_auth_users with a provider configured)."
+            )
+        else:
+            detail = "No provider is configured for its login route."
         return explain(CHECK, C.NO_PROVIDER, _LOGIN, detail=detail)
-    public = [
-        urllib.parse.urlsplit(u) for u in registered if urllib.parse.urlsplit(u).hostname
+    public = [urllib.parse.urlsplit(u) for u in registered if urllib.parse.urlsplit(u).hostname]
+    hosts = [
+        p.netloc
+        for p in public
+        if len(p.netloc) <= _MAX_HOST_CHARS and not _is_loopback(p.hostname or "")
     ]
-    hosts = [p.netloc for p in public if not _is_loopback(p.hostname or "")]
     return OAuthPlan(logins, list(registered), hosts[0] if hosts else None)
 
 
@@ -156,7 +174,9 @@ def _redirect_uri(location: str) -> str | None:
 async def _observe(
     client: ServiceClient, path: str, label: str, host: str, *, proxied: bool, trusted: bool
 ) -> LoginObservation:
-    headers = {"Host": host, "X-Forwarded-Proto": "https", "X-Forwarded-Host": host} if proxied else {}
+    headers = (
+        {"Host": host, "X-Forwarded-Proto": "https", "X-Forwarded-Host": host} if proxied else {}
+    )
     try:
         response = await client.request("GET", path, headers=headers, trusted_proxy=trusted)
     except client.errors as exc:
@@ -178,10 +198,14 @@ async def observe_logins(
     """The login route called directly, then as behind a TLS proxy (in process: untrusted, trusted)."""
     direct_host = urllib.parse.urlsplit(client.base_url).netloc
     public = plan.public_host or DEFAULT_PUBLIC_HOST
-    observations = [await _observe(client, path, "direct", direct_host, proxied=False, trusted=False)]
+    observations = [
+        await _observe(client, path, "direct", direct_host, proxied=False, trusted=False)
+    ]
     if observations[0].failure is not None:
         return observations
-    proxy = "behind a TLS proxy" if client.in_process else "through the server, as a TLS proxy calls it"
+    proxy = (
+        "behind a TLS proxy" if client.in_process else "through the server, as a TLS proxy calls it"
+    )
     observations.append(await _observe(client, path, proxy, public, proxied=True, trusted=False))
     if client.can_trust_proxy:
         label = "behind a TLS proxy, uvicorn trusting it (--proxy-headers)"
@@ -192,19 +216,28 @@ async def observe_logins(
 def _broken_login(provider: str, path: str, seen: LoginObservation) -> Finding:
     data = {"provider": provider, "login_path": path, "status_code": seen.status}
     if seen.status is not None and seen.status >= 500 and "SessionMiddleware" in seen.body:
-        return explain(CHECK, C.SESSION_MIDDLEWARE_MISSING, _LOGIN, data=data, provider=provider, status=seen.status)
+        return explain(
+            CHECK,
+            C.SESSION_MIDDLEWARE_MISSING,
+            _LOGIN,
+            data=data,
+            provider=provider,
+            code=seen.status,
+        )
     if seen.status == 404:
         why = "404 means no such route, or svc-infra's 'Provider not configured'."
         fix = f"Configure the provider ({provider.upper()}_CLIENT_ID / _CLIENT_SECRET) before the app is built."
     elif seen.status is not None and 300 <= seen.status < 400:
-        why = f"it redirected to {mask_url(seen.location) or '(no Location)'} without a redirect_uri."
+        why = (
+            f"it redirected to {mask_url(seen.location) or '(no Location)'} without a redirect_uri."
+        )
         fix = "Check that the route is svc-infra's OAuth login, not a login page of the app's own."
     else:
         why = f"it answered {seen.body[:120]!r}."
         fix = "Call the route in a browser or with curl -i and read the service log for the error."
     return explain(
         CHECK, C.LOGIN_NOT_REDIRECTING, _LOGIN, data=data,
-        provider=provider, path=path, status=seen.status, why=why, fix=fix,
+        provider=provider, path=path, code=seen.status, why=why, fix=fix,
     )  # fmt: skip
 
 
@@ -218,15 +251,23 @@ def _difference(report: Report) -> C:
     return C.REDIRECT_URI_MISMATCH
 
 
-def _compared(provider: str, plan: OAuthPlan, seen: list[LoginObservation], data: dict[str, Any]) -> Finding:
+def _compared(
+    provider: str, plan: OAuthPlan, seen: list[LoginObservation], data: dict[str, Any]
+) -> Finding:
     relevant = seen[:1] if plan.public_host is None else seen[1:]
     reports = [compare_redirect_uris(plan.registered, str(o.redirect_uri)) for o in relevant]
     verdicts = [r.get("oauth.redirect_uri") for r in reports]
     first, head = relevant[0], verdicts[0]
     uri = mask_url(str(first.redirect_uri))
-    data = {**data, "differences": list(reports[0].get("oauth.redirect_uri").data.get("differences", []))}  # type: ignore[union-attr]
+    differences = head.data.get("differences", []) if head is not None else []
+    data = {**data, "differences": list(differences)}
     if head is not None and head.status is Status.OK:
-        return Finding(CHECK, Status.OK, f"{provider}: sends {uri} ({first.label}), which is registered", data=data)
+        return Finding(
+            CHECK,
+            Status.OK,
+            f"{provider}: sends {uri} ({first.label}), which is registered",
+            data=data,
+        )
     cause = _difference(reports[0])
     names = ", ".join(data["differences"]) or "unparseable"
     trusted_ok = any(v is not None and v.status is Status.OK for v in verdicts[1:])
@@ -255,25 +296,30 @@ def redirect_uri_finding(
         "provider": provider,
         "login_path": path,
         "observed": [o.summary() for o in seen],
-        "registered": [mask_url(u) for u in plan.registered],
+        "registered": [mask_url(clip(u)) for u in plan.registered[:_SHOWN_REGISTERED]],
     }
     if plan.registered:
         return _compared(provider, plan, seen, data)
     proxied = seen[1] if len(seen) > 1 else None
-    if proxied is not None and str(proxied.redirect_uri).startswith("http://"):
-        trusted = seen[2] if len(seen) > 2 else None
-        note = ""
-        if trusted is not None and str(trusted.redirect_uri).startswith("https://"):
-            note = " With uvicorn trusting the proxy's headers it becomes https://."
-        return explain(
-            CHECK, C.PLAIN_HTTP, _LOGIN, data=data, provider=provider,
-            uri=mask_url(str(proxied.redirect_uri)), host=proxied.host, trusted=note,
-        )  # fmt: skip
+    trusted = seen[2] if len(seen) > 2 else None
     shown = mask_url(str(seen[0].redirect_uri))
+    if proxied is not None and str(proxied.redirect_uri).startswith("http://"):
+        if trusted is None or str(trusted.redirect_uri).startswith("http://"):
+            return explain(
+                CHECK, C.PLAIN_HTTP, _LOGIN, data=data, provider=provider,
+                uri=mask_url(str(proxied.redirect_uri)), host=proxied.host, trusted="",
+            )  # fmt: skip
+        note = (
+            f"Behind a TLS proxy it sends {mask_url(str(proxied.redirect_uri))} unless uvicorn "
+            "trusts the proxy's headers (--proxy-headers --forwarded-allow-ips). "
+        )
+    else:
+        note = ""
     return Finding(
         CHECK,
         Status.OK,
         f"{provider}: login redirects to the provider with redirect_uri {shown}",
-        detail="Pass redirect_uris=[…] (what is registered at the provider) to compare them.",
+        detail=note
+        + "Pass redirect_uris=[…] (what is registered at the provider) to compare them.",
         data=data,
     )

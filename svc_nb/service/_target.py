@@ -28,6 +28,7 @@ __all__ = ["Target", "is_asgi", "resolve_target"]
 CHECK = "service.target"
 _MAX_TARGET_CHARS = 2048
 _SHOWN_NAMES = 8
+_MAX_WRAPPERS = 8
 _F = Status.FAIL
 
 _TARGET: dict[C, Explanation] = {
@@ -82,7 +83,8 @@ def is_asgi(obj: Any) -> bool:
     """Whether ``obj`` can be called as an ASGI 3 app: ``await obj(scope, receive, send)``."""
     if obj is None or _inspect.isclass(obj) or isinstance(obj, str | bytes | int | float):
         return False
-    call = obj if _inspect.isfunction(obj) or _inspect.ismethod(obj) else getattr(obj, "__call__", None)  # noqa: B004
+    function = _inspect.isfunction(obj) or _inspect.ismethod(obj)
+    call = obj if function else (obj.__call__ if callable(obj) else None)
     if call is None or not _inspect.iscoroutinefunction(call):
         return False
     try:
@@ -132,15 +134,15 @@ def _is_dotted(text: str) -> bool:
 def _import_failure(module: str, exc: BaseException) -> Finding:
     """Why importing the app failed: its own module missing, or what its code raised, classified."""
     data = {"module": module, "exception_type": type(exc).__name__}
-    missing = isinstance(exc, ModuleNotFoundError) and exc.name is not None
-    if missing and (module == exc.name or module.startswith(f"{exc.name}.")):
+    missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+    if missing is not None and (module == missing or module.startswith(f"{missing}.")):
         return explain(
             CHECK,
             C.IMPORT_FAILED,
             _TARGET,
             data=data,
             module=module,
-            error=f"no module named {exc.name!r}",
+            error=f"no module named {missing!r}",
             detail=f"Python cannot find it on sys.path from {os.getcwd()}.",
             fix=_IMPORT_FIX_MODULE.format(module=module),
         )
@@ -168,7 +170,7 @@ def _kind(obj: Any) -> str:
     if _inspect.isclass(obj):
         return f"class ({obj.__name__})"
     if _inspect.isfunction(obj) or _inspect.ismethod(obj):
-        return f"function ({obj.__name__}{_inspect.signature(obj)})"
+        return f"function ({obj.__name__}(…))"
     return type(obj).__name__
 
 
@@ -214,7 +216,12 @@ def resolve_target(target: Any) -> Target | Finding:
             return _import_target(text)
         return _bad(text, "expected 'package.module:attr' or an http(s):// URL")
     if is_asgi(target):
-        name = getattr(target, "title", None) or type(target).__name__
+        inner = target
+        for _ in range(_MAX_WRAPPERS):  # through ASGI wrappers to the app's own title
+            if getattr(inner, "title", None) or getattr(inner, "app", None) is None:
+                break
+            inner = inner.app
+        name = getattr(inner, "title", None) or type(target).__name__
         return Target(label=str(name), app=target)
     raise ServiceTypeError(
         "target must be an ASGI app (a FastAPI/Starlette instance), an import string "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect as _inspect
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,15 +171,34 @@ def _walk(routes: Any, prefix: str, app_label: str, depth: int) -> Iterator[tupl
         path = prefix + str(getattr(route, "path", ""))
         sub_routes = getattr(route, "routes", None)
         if sub_routes is not None and not hasattr(route, "endpoint"):  # a Mount
-            yield route, RouteRow(path, (), str(getattr(route, "name", "") or ""), "mount", _endpoint_name(route), app_label)
-            label = path if isinstance(getattr(route, "app", None), _starlette_types()) else app_label
+            yield (
+                route,
+                RouteRow(
+                    path,
+                    (),
+                    str(getattr(route, "name", "") or ""),
+                    "mount",
+                    _endpoint_name(route),
+                    app_label,
+                ),
+            )
+            label = (
+                path if isinstance(getattr(route, "app", None), _starlette_types()) else app_label
+            )
             yield from _walk(sub_routes, path, label, depth + 1)
             continue
         methods = tuple(sorted(getattr(route, "methods", None) or ()))
         kind = "route" if methods or hasattr(route, "endpoint") else "websocket"
         if type(route).__name__.lower().startswith("websocket"):
             kind = "websocket"
-        row = RouteRow(path, methods, str(getattr(route, "name", "") or ""), kind, _endpoint_name(route), app_label)
+        row = RouteRow(
+            path,
+            methods,
+            str(getattr(route, "name", "") or ""),
+            kind,
+            _endpoint_name(route),
+            app_label,
+        )
         yield route, row
 
 
@@ -195,12 +215,34 @@ def _oauth_providers(endpoint: Any) -> list[str]:
     return []
 
 
+# svc-infra middlewares whose effective setting is a module default when the argument is None.
+_MODULE_DEFAULTS = {
+    "HandlerTimeoutMiddleware": ("timeout_seconds", "REQUEST_TIMEOUT_SECONDS"),
+    "BodyReadTimeoutMiddleware": ("timeout_seconds", "REQUEST_BODY_TIMEOUT_SECONDS"),
+}
+
+
+def _svc_infra_defaults(cls: Any, settings: dict[str, Any]) -> dict[str, Any]:
+    """Fill in what svc-infra's middlewares use when an argument is left out."""
+    module = sys.modules.get(getattr(cls, "__module__", ""), None)
+    name = _name(cls)
+    if name in _MODULE_DEFAULTS and module is not None:
+        key, constant = _MODULE_DEFAULTS[name]
+        if settings.get(key) is None and isinstance(getattr(module, constant, None), int | float):
+            settings[key] = getattr(module, constant)
+    if name == "SecurityHeadersMiddleware" and module is not None:
+        defaults = getattr(module, "SECURE_DEFAULTS", None)
+        if isinstance(defaults, Mapping):
+            settings["headers"] = sorted({*defaults, *(settings.get("overrides") or {})})
+    return settings
+
+
 def _middleware_rows(app: Any, label: str, start: int) -> list[MiddlewareRow]:
     rows = [MiddlewareRow(start, label, "ServerErrorMiddleware", "starlette", {})]
     for i, entry in enumerate(getattr(app, "user_middleware", ()) or ()):
         cls = getattr(entry, "cls", None)
         kwargs = getattr(entry, "kwargs", {}) or {}
-        settings = effective_settings(cls, kwargs)
+        settings = _svc_infra_defaults(cls, effective_settings(cls, kwargs))
         shown = {k: _shown_value(k, v) for k, v in settings.items()}
         rows.append(MiddlewareRow(start + 1 + i, label, _name(cls), "user", shown))
     rows.append(MiddlewareRow(start + len(rows), label, "ExceptionMiddleware", "starlette", {}))
@@ -225,8 +267,14 @@ def read_wiring(app: Any) -> Wiring:
     root, wrappers = unwrap(app)
     wiring = Wiring(wrappers=[type(w).__name__ for w in wrappers], starlette=root is not None)
     for i, wrapper in enumerate(wrappers):
-        settings = {k: _shown_value(k, v) for k, v in vars(wrapper).items() if k != "app" and not k.startswith("_")}
-        wiring.middleware.append(MiddlewareRow(i, "(wrapper)", type(wrapper).__name__, "wrapper", settings))
+        settings = {
+            k: _shown_value(k, v)
+            for k, v in vars(wrapper).items()
+            if k != "app" and not k.startswith("_")
+        }
+        wiring.middleware.append(
+            MiddlewareRow(i, "(wrapper)", type(wrapper).__name__, "wrapper", settings)
+        )
     if root is None:
         return wiring
     wiring.middleware += _middleware_rows(root, "/", len(wrappers))
@@ -272,5 +320,7 @@ def features(wiring: Wiring) -> dict[str, list[str]]:
         if path.endswith("/metrics"):
             add("metrics", path)
     if wiring.oauth_login:
-        found["oauth"] = [f"{p} ({wiring.oauth_login.replace('{provider}', p)})" for p in wiring.providers] or [wiring.oauth_login]
+        found["oauth"] = [
+            f"{p} ({wiring.oauth_login.replace('{provider}', p)})" for p in wiring.providers
+        ] or [wiring.oauth_login]
     return found

@@ -21,11 +21,13 @@ from svc_nb.webhooks._queue_demo import clear_demo_queue, seed_demo_queue
 from svc_nb.webhooks._receiver import ReceivedRequest, Receiver, Respond
 from svc_nb.webhooks._schemes import SCHEMES, canonical_json, sign
 from svc_nb.webhooks._signing import verify
+from svc_nb.webhooks._summary import AttemptSummary, summarize_attempts
 
 __all__ = [
     "ATTEMPT_COLUMNS",
     "OUTCOMES",
     "SCHEMES",
+    "AttemptSummary",
     "AttemptsError",
     "DeliveryLog",
     "QueueSnapshot",
@@ -50,5 +52,6 @@ __all__ = [
     "queue_snapshot",
     "seed_demo_queue",
     "sign",
+    "summarize_attempts",
     "verify",
 ]

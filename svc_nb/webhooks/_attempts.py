@@ -228,10 +228,13 @@ def load_attempts(
             raise AttemptsError(
                 "a SQL source needs both url= (postgresql://...) and sql= (SELECT ...)"
             )
+        origin = f"query on {mask_url(url)}"
+        fast = _load_arrow(url, sql, timeout, columns, origin)
+        if fast is not None:
+            return fast
         from svc_nb._runtime import run
 
         raw = run(_fetch_sql(url, sql, timeout))
-        origin = f"query on {mask_url(url)}"
     elif isinstance(source, pd.DataFrame):
         raw = source.copy()
         origin = "DataFrame"
@@ -342,11 +345,42 @@ def _normalise(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
     bad_rows = raw[bad].copy()
     bad_rows.insert(0, "reason", reasons.text[bad].to_numpy())
     bad_rows.insert(0, "row", bad_rows.index)
+    return _with_report(result, bad_rows, origin)
+
+
+def _with_report(result: pd.DataFrame, bad_rows: pd.DataFrame, origin: str) -> pd.DataFrame:
     result.attrs["bad_rows"] = bad_rows
     result.attrs["report"] = LoadReport(
         [_load_finding(origin, len(result), bad_rows)], title="attempt log"
     )
     return result
+
+
+def _load_arrow(
+    url: str, sql: str, timeout: float, columns: Mapping[str, str] | None, origin: str
+) -> pd.DataFrame | None:
+    """The ADBC fast path (see ``_arrow``); None when ADBC is not installed or cannot connect."""
+    from svc_nb.webhooks import _arrow
+
+    if not _arrow.adbc_available():
+        return None
+    try:
+        table = _arrow.fetch_arrow(url, sql, timeout)
+    except _arrow.AdbcUnavailable:
+        return None
+    if columns:
+        table = table.rename_columns([columns.get(n, n) for n in table.column_names])
+    typed = _arrow.typed_columns(table)
+    if typed is None:  # something to parse or a bad row: the pandas path names each one
+        raw = table.to_pandas()
+        del table
+        return _normalise(raw, origin)
+    raw_columns = table.column_names
+    del table
+    import pandas as pd
+
+    bad_rows = pd.DataFrame(columns=["row", "reason", *raw_columns])
+    return _with_report(_arrow.to_frame(typed), bad_rows, origin)
 
 
 def _load_finding(origin: str, rows: int, bad_rows: pd.DataFrame) -> Finding:

@@ -104,6 +104,14 @@ class WebhooksCause(CauseEnum):
     CONNECT_FAILED = "connect_failed", "no connection (refused, reset or closed before a response)"
     TLS_FAILED = "tls_failed", "the TLS handshake failed"
     BAD_ROWS = "bad_rows", "rows of an attempt log could not be read and were left out"
+    MISSING_INDEX = (
+        "missing_index",
+        "the attempts table has no index leading with the delivery or time column",
+    )
+    NO_PERCENTILES = (
+        "no_percentiles",
+        "the database has no percentile_cont, so latency percentiles are left empty",
+    )
     # -- svc-infra's queue in Redis (webhooks.queue.*)
     IN_MEMORY_QUEUE = (
         "in_memory_queue",

@@ -375,21 +375,23 @@ def _int_text(key: str) -> bool:
     )
 
 
-def _int_keyed(value: Any, path: str, places: list[str]) -> Any:
-    """``value`` with each object whose keys are all int-like re-keyed by int (as it was signed)."""
-    if isinstance(value, list):
-        return [_int_keyed(v, f"{path}[{i}]", places) for i, v in enumerate(value)]
-    if not isinstance(value, dict):
-        return value
-    inner = {k: _int_keyed(v, f"{path}.{k}" if path else k, places) for k, v in value.items()}
-    if not inner or not all(_int_text(k) for k in inner):
-        return inner
-    as_text = sorted(inner)
-    as_numbers = sorted(inner, key=int)
-    if as_text != as_numbers:
-        shown = ", ".join(as_numbers[:_SHOWN_KEYS]) + (", …" if len(inner) > _SHOWN_KEYS else "")
-        places.append(f"{path or 'the top level'} (keys {shown})")
-    return {int(k): v for k, v in inner.items()}
+def _int_keyed(raw: bytes, places: list[str]) -> Any:
+    """The JSON with each object whose keys are all int-like re-keyed by int (as it was signed).
+
+    ``places`` collects the key lists whose order changes (text order vs number order).
+    """
+
+    def rekey(pairs: list[tuple[str, Any]]) -> dict[Any, Any]:
+        keys = [k for k, _ in pairs]
+        if len(keys) < 2 or not all(_int_text(k) for k in keys):
+            return dict(pairs)
+        as_numbers = sorted(keys, key=int)
+        if as_numbers != sorted(keys):
+            more = ", …" if len(keys) > _SHOWN_KEYS else ""
+            places.append(", ".join(as_numbers[:_SHOWN_KEYS]) + more)
+        return {int(k): v for k, v in pairs}
+
+    return json.loads(raw.decode("utf-8-sig"), object_pairs_hook=rekey)
 
 
 def _non_string_keys(m: Mismatch) -> _Hit | None:
@@ -401,16 +403,18 @@ def _non_string_keys(m: Mismatch) -> _Hit | None:
         return None
     places: list[str] = []
     try:
-        event = _int_keyed(json.loads(m.raw.decode("utf-8-sig")), "", places)
+        event = _int_keyed(m.raw, places)
         if not places:
             return None
         signed = json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError, UnicodeDecodeError):
         return None
     for i, key in m.valid_keys:
         if m.reproduces(key, signed):
-            where = "; ".join(places[:_SHOWN_PLACES]) + (
-                f"; and {len(places) - _SHOWN_PLACES} more" if len(places) > _SHOWN_PLACES else ""
+            where = "; ".join(f"keys {keys}" for keys in places[:_SHOWN_PLACES]) + (
+                f"; and {len(places) - _SHOWN_PLACES} more objects"
+                if len(places) > _SHOWN_PLACES
+                else ""
             )
             return _Hit(
                 C.NON_STRING_KEYS,

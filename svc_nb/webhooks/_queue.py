@@ -230,7 +230,8 @@ async def queue_snapshot(
     if url is None:
         where = location_finding(os.environ)
         if where is not None:
-            return _empty(where, "(process memory)", taken)
+            in_memory = where.cause == C.IN_MEMORY_QUEUE
+            return _empty(where, "(process memory)" if in_memory else "(no redis:// URL)", taken)
         url = _job_queue_url(os.environ) or ""
     key = encryption_key if encryption_key is not None else os.environ.get("WEBHOOK_ENCRYPTION_KEY")
     try:

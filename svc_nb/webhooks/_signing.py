@@ -39,6 +39,7 @@ from svc_nb.webhooks._verdicts import (
     is_milliseconds,
     no_scheme_finding,
     ok_finding,
+    ok_report,
     rotation_finding,
     signature_finding,
     timestamp_findings,
@@ -90,7 +91,7 @@ def _accepted(
         findings.extend(timestamp_findings(parsed, now_s, tolerance, scheme))
     if "x-webhook-signature" in h:
         findings.append(guide_header_finding())
-    return Report(findings, title=TITLE)
+    return ok_report(findings)
 
 
 def _keys(scheme: str, secrets: Sequence[str | bytes]) -> list[bytes | None]:

@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 MARK = "@@ORACLE@@"
 START = time.monotonic()
-PHASES = ("import", "build", "startup", "request", "deliver", "done")
+PHASES = ("import", "build", "startup", "request", "deliver", "oauth", "done")
 
 # Exception types (anywhere in the chain) that mean "a peer could not be reached",
 # as opposed to a configuration svc-infra refused.
@@ -331,9 +331,7 @@ async def deliver(app: Any, queue: Any, effective: dict[str, Any], recorder: Rec
     try:
         subscriptions = app.state.webhooks_subscriptions
         subscriptions.add("oracle.ping", url, "oracle-subscription-secret")
-        WebhookService(app.state.webhooks_outbox, subscriptions).publish(
-            "oracle.ping", {"n": 1}
-        )
+        WebhookService(app.state.webhooks_outbox, subscriptions).publish("oracle.ping", {"n": 1})
         await app.state.webhooks_outbox_tick()
         job = queue.reserve_next()
         if job is None:
@@ -347,6 +345,28 @@ async def deliver(app: Any, queue: Any, effective: dict[str, Any], recorder: Rec
         effective["webhook_delivery_timeout_s"] = (
             recorder.delivery_timeouts[-1] if recorder.delivery_timeouts else None
         )
+
+
+def oauth_callback(effective: dict[str, Any]) -> None:
+    """What every OAuth callback does before it redirects: svc-infra's own redirect check."""
+    from fastapi import HTTPException
+    from svc_infra.api.fastapi.auth.providers import providers_from_settings
+    from svc_infra.api.fastapi.auth.routers import oauth_router
+    from svc_infra.api.fastapi.auth.settings import get_auth_settings, parse_redirect_allow_hosts
+
+    settings = get_auth_settings()
+    effective["oauth_providers"] = sorted(providers_from_settings(settings))
+    effective["oauth_allowed_hosts"] = parse_redirect_allow_hosts(settings.redirect_allow_hosts_raw)
+    if not effective["oauth_providers"]:
+        return  # no provider login: the callback never runs
+    try:
+        oauth_router._validate_redirect(
+            str(settings.post_login_redirect),
+            effective["oauth_allowed_hosts"],
+            require_https=bool(settings.session_cookie_secure),
+        )
+    except HTTPException as exc:
+        raise RuntimeError(f"oracle: every OAuth callback answers 400 {exc.detail}") from exc
 
 
 async def run(state: dict[str, Any], config: dict[str, Any]) -> None:
@@ -389,6 +409,8 @@ async def run(state: dict[str, Any], config: dict[str, Any]) -> None:
             deliver(app, objects["queue"], effective, recorder),
             float(config.get("deliver_timeout", 15.0)),
         )
+        enter(state, "oauth")
+        oauth_callback(effective)
         enter(state, "done")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -96,6 +97,7 @@ class SectionsOracle:
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait(5)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def clean_db14() -> None:

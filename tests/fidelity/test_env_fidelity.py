@@ -71,7 +71,12 @@ ROWS: list[tuple[str, dict[str, str]]] = [
     row("bad_host", SQL_URL="postgresql://postgres@127.0.0.2:5432/test"),
     row("database_missing", SQL_URL=f"postgresql://postgres@127.0.0.1:5432/{MISSING_DB}"),
     row("wrong_port", SQL_URL=f"postgresql://postgres@127.0.0.1:{CLOSED}/test"),
+    row("sql_url_garbage", SQL_URL="not a database url"),
+    row("connect_timeout_param", SQL_URL=f"{PG}?connect_timeout=5"),
+    row("ssl_param_disable", SQL_URL=f"{PG}?ssl=disable"),
     row("statement_timeout", DB_STATEMENT_TIMEOUT_MS="5000"),
+    row("statement_timeout_abc", DB_STATEMENT_TIMEOUT_MS="abc"),
+    row("connect_timeout_abc", DB_CONNECT_TIMEOUT="abc", PGSSLMODE="disable"),
     # -- cache URL ------------------------------------------------------------------
     row("cache_missing", CACHE_URL=None),
     row("redis_url_only", CACHE_URL=None, REDIS_URL=CACHE),
@@ -94,10 +99,14 @@ ROWS: list[tuple[str, dict[str, str]]] = [
         JWT_SECRET="bare-loses-0123456789",
     ),
     row("lifetime_zero", AUTH_JWT__SECRET="s-0123456789abcdef", AUTH_JWT__LIFETIME_SECONDS="0"),
-    row("lifetime_negative", AUTH_JWT__SECRET="s-0123456789abcdef", AUTH_JWT__LIFETIME_SECONDS="-5"),
+    row(
+        "lifetime_negative", AUTH_JWT__SECRET="s-0123456789abcdef", AUTH_JWT__LIFETIME_SECONDS="-5"
+    ),
     row("lifetime_abc", AUTH_JWT__SECRET="s-0123456789abcdef", AUTH_JWT__LIFETIME_SECONDS="abc"),
     row("lifetime_3600", AUTH_JWT__SECRET="s-0123456789abcdef", AUTH_JWT__LIFETIME_SECONDS="3600"),
-    row("lifetime_without_nested", JWT_SECRET="s-0123456789abcdef", AUTH_JWT__LIFETIME_SECONDS="60"),
+    row(
+        "lifetime_without_nested", JWT_SECRET="s-0123456789abcdef", AUTH_JWT__LIFETIME_SECONDS="60"
+    ),
     # -- APP_ENV --------------------------------------------------------------------
     row("prod_no_secret", APP_ENV="prod"),
     row("prod_secret_key_only", APP_ENV="prod", JWT_SECRET_KEY="guide-name-secret-0123456789"),
@@ -128,6 +137,14 @@ ROWS: list[tuple[str, dict[str, str]]] = [
     ),
     row("mfa_flag_maybe", AUTH_MFA_ENFORCE_FOR_ALL_USERS="maybe"),
     row("session_cookie_secure", AUTH_SESSION_COOKIE_SECURE="true"),
+    # -- easy_service_app: logging and metrics --------------------------------------
+    row("log_level_lowercase", LOG_LEVEL="debug"),
+    row("log_format_upper", LOG_FORMAT="JSON"),
+    row("logging_off_bad_level", ENABLE_LOGGING="false", LOG_LEVEL="verbose"),
+    row("metrics_enabled_maybe", METRICS_ENABLED="maybe"),
+    row("metrics_buckets_abc", METRICS_DEFAULT_BUCKETS="abc"),
+    row("metrics_buckets_json", METRICS_DEFAULT_BUCKETS="[0.1, 1]"),
+    row("obs_off_bad_metrics", ENABLE_OBS="maybe", METRICS_ENABLED="maybe"),
     # -- CORS -----------------------------------------------------------------------
     row("cors_exact", CORS_ALLOW_ORIGINS="https://app.example.com"),
     row("cors_wildcard_subdomain", CORS_ALLOW_ORIGINS="https://*.example.com"),
@@ -144,6 +161,34 @@ ROWS: list[tuple[str, dict[str, str]]] = [
         CORS_ALLOW_CREDENTIALS="false",
         CORS_ALLOW_METHODS="GET,POST",
     ),
+    # -- OAuth after the callback ---------------------------------------------------
+    row(
+        "oauth_redirect_not_allowed",
+        GOOGLE_CLIENT_ID="oracle-client.apps.example",
+        GOOGLE_CLIENT_SECRET="oracle-google-secret-0123",
+        AUTH_POST_LOGIN_REDIRECT="https://app.example.com/app",
+    ),
+    row(
+        "oauth_redirect_allow_hosts",
+        GOOGLE_CLIENT_ID="oracle-client.apps.example",
+        GOOGLE_CLIENT_SECRET="oracle-google-secret-0123",
+        AUTH_POST_LOGIN_REDIRECT="https://app.example.com/app",
+        AUTH_REDIRECT_ALLOW_HOSTS_RAW="app.example.com",
+    ),
+    row(
+        "oauth_redirect_cors_hosts",
+        AUTH_GITHUB_CLIENT_ID="oracle-github-client",
+        AUTH_GITHUB_CLIENT_SECRET="oracle-github-secret-0123",
+        AUTH_POST_LOGIN_REDIRECT="https://app.example.com/app",
+        CORS_ALLOW_ORIGINS="https://app.example.com",
+    ),
+    row(
+        "oauth_https_required",
+        GOOGLE_CLIENT_ID="oracle-client.apps.example",
+        GOOGLE_CLIENT_SECRET="oracle-google-secret-0123",
+        AUTH_SESSION_COOKIE_SECURE="true",
+    ),
+    row("oauth_id_without_secret", GOOGLE_CLIENT_ID="oracle-client.apps.example"),
     # -- job queue and outbox -------------------------------------------------------
     row("jobs_redis_jobs_url", JOBS_DRIVER="redis", JOBS_REDIS_URL=f"{REDIS_HOST}/2"),
     row(
@@ -168,6 +213,8 @@ ROWS: list[tuple[str, dict[str, str]]] = [
         JOBS_REDIS_URL=f"redis://127.0.0.1:{CLOSED_REDIS}/0",
     ),
     row("jobs_lease_abc", JOBS_SCHEDULER_LEASE_SECONDS="abc"),
+    row("jobs_coordination_bad", JOBS_SCHEDULER_COORDINATION="zookeeper"),
+    row("outbox_sql", WEBHOOKS_OUTBOX="sql"),
     row("outbox_redis", WEBHOOKS_OUTBOX="redis", REDIS_URL=f"{REDIS_HOST}/9"),
     # -- webhook delivery -----------------------------------------------------------
     row("delivery_timeout_zero", WEBHOOK_DELIVERY_TIMEOUT_SECONDS="0"),
@@ -381,6 +428,7 @@ def test_effective_values_equal_what_svc_infra_uses(
         said["session_secret_fingerprint"],
         used["session_secret_fp"],
     )
+    compare("session_cookie_secure", said["session_cookie_secure"], used["session_https_only"])
     for entry_point in ("add_security", "easy_service_app"):
         compare(f"cors[{entry_point}]", said["cors"][entry_point], used["cors"][entry_point])
     compare(
@@ -392,18 +440,18 @@ def test_effective_values_equal_what_svc_infra_uses(
         said["jobs_visibility_timeout_s"],
         used["jobs_visibility_timeout_s"],
     )
-    compare(
-        "outbox", said["outbox"], "redis" if used["outbox_redis"] is not None else "memory"
-    )
+    compare("outbox", said["outbox"], "redis" if used["outbox_redis"] is not None else "memory")
     compare(
         "outbox_redis", _redis_parts(said["outbox_redis_url"]), _oracle_redis(used["outbox_redis"])
     )
-    if "webhook_delivery_timeout_s" in used:
+    if used.get("webhook_delivery_timeout_s") is not None:  # recorded when a delivery started
         compare(
             "webhook_delivery_timeout_s",
             said["webhook_delivery_timeout_s"],
             used["webhook_delivery_timeout_s"],
         )
+    if "oauth_providers" in used:
+        compare("oauth_providers", sorted(said["oauth_providers"]), used["oauth_providers"])
     assert not mismatches, f"svc_nb and svc-infra disagree: {mismatches}"
 
 

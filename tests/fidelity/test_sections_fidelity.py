@@ -37,6 +37,7 @@ from tests._support import RedisServer, closed_port
 from tests.fidelity._sections_oracle import (
     LOCAL_PG,
     REDIS_DB14,
+    OracleError,
     SectionsOracle,
     clean_db14,
 )
@@ -213,6 +214,7 @@ def _svc_infra_waits(runs: list[dict[str, Any]], job_id: str) -> list[tuple[int,
     return waits
 
 
+@pytest.mark.slow
 def test_retry_rules_match_svc_infra(oracle: SectionsOracle, db14: str) -> None:
     """410 is retried like any failure and Retry-After is ignored, as svc-infra's worker does."""
     script: list[Respond | int] = [
@@ -383,9 +385,7 @@ def _publish_twice(oracle: SectionsOracle, env: dict[str, str]) -> dict[str, str
     return _queued_secrets(result["queued"])
 
 
-@pytest.mark.parametrize(
-    "key", [FERNET_KEY, PASSPHRASE_KEY], ids=["fernet-key", "passphrase-key"]
-)
+@pytest.mark.parametrize("key", [FERNET_KEY, PASSPHRASE_KEY], ids=["fernet-key", "passphrase-key"])
 def test_subscription_secret_is_decrypted_with_the_key(
     oracle: SectionsOracle, db14: str, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -498,7 +498,7 @@ QUEUE_LOCATIONS: dict[str, dict[str, str]] = {
         "JOBS_DRIVER": "redis",
         "JOBS_REDIS_URL": "redis://worker:s3cr%40t@127.0.0.1:6390/9",
     },
-    "rest-url": {"JOBS_DRIVER": "redis", "UPSTASH_REDIS_REST_URL": "https://eu1-x.upstash.io"},
+    "rest-url": {"JOBS_DRIVER": "redis", "UPSTASH_REDIS_REST_URL": "https://localhost:8079"},
     "mem-cache-url": {"JOBS_DRIVER": "redis", "CACHE_URL": "mem://"},
 }
 
@@ -542,6 +542,24 @@ def test_diagnose_queue_check_is_no_all_clear(oracle: SectionsOracle, case: str)
     text = f"{finding.summary} {finding.detail}"
     assert "memory" in text and "restart" in text
     assert "JOBS_DRIVER=redis" in finding.fix
+
+
+def test_queue_redis_down_is_a_failure(oracle: SectionsOracle) -> None:
+    """JOBS_REDIS_URL unreachable (the cache's Redis fine): svc-infra cannot enqueue a delivery."""
+    env = {"JOBS_DRIVER": "redis", "JOBS_REDIS_URL": _CLOSED, "REDIS_URL": REDIS_DB14}
+    with pytest.raises(OracleError) as refused:
+        oracle.call(
+            "pipeline",
+            env,
+            topic="order.created",
+            payload={"id": 6},
+            subscribers=[{"url": "http://127.0.0.1:9/x", "secret": SUB_SECRET}],
+            runs=0,
+        )
+    assert "ConnectionError" in str(refused.value)  # the oracle: publishing fails
+    report = _run(diagnose(env, timeout=2.0))
+    (finding,) = [f for f in report if f.check == "webhooks.queue"]
+    assert finding.status is Status.FAIL and finding.cause == "connect_failed"
 
 
 def test_queue_reads_the_redis_svc_infra_uses(
@@ -618,7 +636,9 @@ def test_find_key_names_the_secret_svc_infra_accepts_with(jwt_run: dict[str, Any
             assert finding.data["match"] == names[verdict["signers"][0]], token_name
         if token_name == "mfa":
             continue  # signed with the current secret; svc-infra rejects it for its audience
-        accepted = finding.data.get("role") in ("current", "old") and finding.status is not Status.FAIL
+        accepted = (
+            finding.data.get("role") in ("current", "old") and finding.status is not Status.FAIL
+        )
         assert accepted == verdict["strategy_accepts"], (token_name, finding)
     rotated = find_key(jwt_run["tokens"]["old[1]"], candidates).get("tokens.find_key")
     assert rotated.cause == "rotated_secret"
@@ -671,17 +691,32 @@ def test_mfa_pre_token_is_not_an_access_token(jwt_run: dict[str, Any]) -> None:
     }
 
 
-@pytest.mark.parametrize(
-    "old_secrets", ['"jwt-old-a"', "jwt-old-a,jwt-old-b"], ids=["json-string", "comma-list"]
-)
-def test_old_secrets_svc_infra_refuses_are_not_rotation(
-    oracle: SectionsOracle, old_secrets: str
+OLD_SECRET_CASES: dict[str, dict[str, str]] = {
+    "json-list": {"AUTH_JWT__SECRET": "cur", "AUTH_JWT__OLD_SECRETS": '["old-a", "old-b"]'},
+    "json-string": {"AUTH_JWT__SECRET": "cur", "AUTH_JWT__OLD_SECRETS": '"old-a"'},
+    "comma-list": {"AUTH_JWT__SECRET": "cur", "AUTH_JWT__OLD_SECRETS": "old-a,old-b"},
+    "empty-list": {"AUTH_JWT__SECRET": "cur", "AUTH_JWT__OLD_SECRETS": "[]"},
+    "without-block-secret": {"JWT_SECRET": "cur", "AUTH_JWT__OLD_SECRETS": '["old-a"]'},
+    "lower-case-names": {"auth_jwt__secret": "cur", "auth_jwt__old_secrets": '["old-a"]'},
+    "block-json": {"AUTH_JWT": '{"secret": "cur", "old_secrets": ["old-a"]}'},
+    "block-json-and-nested": {
+        "AUTH_JWT": '{"secret": "cur"}',
+        "AUTH_JWT__OLD_SECRETS": '["old-b"]',
+    },
+}
+
+
+@pytest.mark.parametrize("case", OLD_SECRET_CASES, ids=list(OLD_SECRET_CASES))
+def test_old_secrets_are_the_ones_svc_infra_verifies_with(
+    oracle: SectionsOracle, case: str
 ) -> None:
-    env = {"AUTH_JWT__SECRET": JWT_ENV["AUTH_JWT__SECRET"], "AUTH_JWT__OLD_SECRETS": old_secrets}
-    run = oracle.call("jwt", env, extra_secrets={"old-a": "jwt-old-a"})
-    assert "error" in run  # the oracle: svc-infra cannot build its settings from that value
+    env = OLD_SECRET_CASES[case]
+    run = oracle.call("jwt", env, extra_secrets={})
+    # The oracle: svc-infra's verification secrets after the current one (none if it refused).
+    theirs = [] if "error" in run else run["secrets"][1:]
     candidates = candidates_from_env(env)
-    assert not any(name.startswith("AUTH_JWT__OLD_SECRETS[") for name in candidates)
+    ours = [v for k, v in candidates.items() if k.startswith("AUTH_JWT__OLD_SECRETS[")]
+    assert ours == theirs, (run.get("error"), candidates)
 
 
 def test_dev_default_secrets_are_found(oracle: SectionsOracle) -> None:
@@ -723,8 +758,11 @@ def oauth_run(oracle: SectionsOracle) -> dict[str, Any]:
 
 def test_login_cookie_is_read_as_svc_infra_wrote_it(oauth_run: dict[str, Any]) -> None:
     middleware, session = oauth_run["middleware"], oauth_run["session"]
-    assert SESSION_COOKIE == middleware["session_cookie"]
-    assert SESSION_MAX_AGE == middleware["max_age"]
+    # The session cookie is signed with the JWT secret svc_nb resolves from the environment.
+    current = resolve_jwt_secret(OAUTH_ENV)
+    assert current is not None and oauth_run["secret"] == current.value
+    assert middleware["session_cookie"] == SESSION_COOKIE
+    assert middleware["max_age"] == SESSION_MAX_AGE
     state = urllib.parse.parse_qs(urllib.parse.urlsplit(oauth_run["login"]["location"]).query)[
         "state"
     ][0]
@@ -838,7 +876,11 @@ def test_migrations_check_agrees_with_svc_infra_alembic(
     steps = oracle.call(
         "migrations",
         env,
-        steps=[{"action": "revision", "message": "second"}, {"action": "current"}, {"action": "heads"}],
+        steps=[
+            {"action": "revision", "message": "second"},
+            {"action": "current"},
+            {"action": "heads"},
+        ],
     )
     current, heads = steps[-2]["result"], steps[-1]["result"]
     assert current != heads

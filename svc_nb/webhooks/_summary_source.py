@@ -1,0 +1,234 @@
+"""Where a summary's rows live in the database: the engine, the columns, and the indexes.
+
+A source is a table (``table=``) or a query (``sql=``) reached through a URL,
+a SQLAlchemy ``Engine`` or a ``Connection``. Its column names are read
+without reading rows (the inspector, or the query with ``LIMIT 0``), then
+mapped onto the attempt columns exactly as :func:`load_attempts` maps them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from svc_nb._redact import mask_url, scrub
+from svc_nb.webhooks._errors import AttemptsError
+from svc_nb.webhooks._summary_sql import Columns
+
+__all__ = ["SqlSource", "connect", "index_advice", "resolve_columns"]
+
+_REQUIRED = ("delivery_id", "attempt")
+_TIME = ("started_at", "scheduled_at")
+
+
+@dataclass
+class SqlSource:
+    """A table or query in a database, and how to reach it."""
+
+    target: Any  # a URL string, an Engine or a Connection
+    table: str | None = None
+    sql: str | None = None
+    shown: str = ""
+    names: list[str] = field(default_factory=list)
+
+    def selectable(self) -> Any:
+        import sqlalchemy as sa
+
+        if self.table is not None:
+            schema, _, name = self.table.rpartition(".")
+            return sa.table(name, *(sa.column(n) for n in self.names), schema=schema or None)
+        cols = [sa.column(n) for n in self.names]
+        return sa.text(self.sql or "").columns(*cols).subquery("source")
+
+
+def _engine_url(url: str) -> str:
+    """A synchronous SQLAlchemy URL: PostgreSQL goes through psycopg (3), whatever the driver."""
+    scheme, sep, rest = url.partition("://")
+    base = scheme.split("+", 1)[0]
+    if sep and base in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"
+    return url
+
+
+@contextlib.contextmanager
+def connect(source: SqlSource, timeout: float) -> Iterator[Any]:
+    """A connection in a transaction, bounded by ``timeout`` where the dialect allows it."""
+    import sqlalchemy as sa
+
+    engine = None
+    target = source.target
+    try:
+        if isinstance(target, str):
+            args = {"connect_timeout": max(2, math.ceil(timeout))}
+            engine = sa.create_engine(
+                _engine_url(target),
+                poolclass=sa.pool.NullPool,
+                connect_args=args if target.startswith("postgres") else {},
+            )
+            target = engine
+        if isinstance(target, sa.engine.Engine):
+            with target.connect() as conn, conn.begin():
+                _session_settings(conn, timeout)
+                yield conn
+        else:
+            with _transaction(target):
+                _session_settings(target, timeout)
+                yield target
+    except sa.exc.SQLAlchemyError as exc:
+        raise AttemptsError(_failure(source, exc, timeout)) from None
+    finally:
+        if engine is not None:
+            engine.dispose()
+
+
+@contextlib.contextmanager
+def _transaction(conn: Any) -> Iterator[None]:
+    if conn.in_transaction():
+        with conn.begin_nested():
+            yield
+    else:
+        with conn.begin():
+            yield
+
+
+def _session_settings(conn: Any, timeout: float) -> None:
+    """PostgreSQL: the timeout, no JIT (seconds of compiling for one scan) and room to hash."""
+    import sqlalchemy as sa
+
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(sa.text(f"SET LOCAL statement_timeout = {max(1, round(timeout * 1000))}"))
+    conn.execute(sa.text("SET LOCAL jit = off"))
+    # Grouping by delivery hashes one entry per delivery: without room it spills to disk.
+    conn.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+
+
+def _failure(source: SqlSource, exc: Exception, timeout: float) -> str:
+    text = str(getattr(exc, "orig", None) or exc).splitlines()
+    message = scrub(text[0] if text else type(exc).__name__)[:300]
+    if "statement timeout" in message or "canceling statement" in message:
+        return f"the summary on {source.shown} did not finish within {timeout:g} s"
+    return f"cannot summarise attempts from {source.shown}: {message}"
+
+
+def read_names(conn: Any, source: SqlSource) -> list[str]:
+    """The source's column names, without reading a row."""
+    import sqlalchemy as sa
+
+    if source.table is not None:
+        schema, _, name = source.table.rpartition(".")
+        inspector = sa.inspect(conn)
+        if not inspector.has_table(name, schema=schema or None):
+            raise AttemptsError(f"no table {source.table!r} in {source.shown}")
+        return [c["name"] for c in inspector.get_columns(name, schema=schema or None)]
+    probe = sa.text(f"SELECT * FROM ({source.sql}) AS source LIMIT 0")  # noqa: S608 - the user's own query
+    return list(conn.execute(probe).keys())
+
+
+def resolve_columns(
+    source: SqlSource, mapping: Mapping[str, str] | None, by: str | None
+) -> tuple[Columns, dict[str, str]]:
+    """The attempt columns as expressions over the source, and ours -> theirs for what exists."""
+    import sqlalchemy as sa
+
+    ours_of = {n: (mapping or {}).get(n, n) for n in source.names}
+    theirs = {ours: name for name, ours in ours_of.items()}
+    missing = [c for c in _REQUIRED if c not in theirs]
+    if not any(c in theirs for c in _TIME):
+        missing.append("started_at (or scheduled_at)")
+    if "outcome" not in theirs and "status_code" not in theirs:
+        missing.append("outcome (or status_code)")
+    if missing:
+        raise AttemptsError(
+            f"{source.shown}: missing attempt column(s) {', '.join(missing)}; columns present: "
+            f"{', '.join(source.names)[:500] or 'none'}. Map yours with "
+            "columns={'your_name': 'started_at', ...}"
+        )
+    src = source.selectable().alias("attempts") if source.table else source.selectable()
+
+    def col(ours: str) -> Any:
+        return src.c[theirs[ours]]
+
+    started = col("started_at") if "started_at" in theirs else col("scheduled_at")
+    scheduled = col("scheduled_at") if "scheduled_at" in theirs else started
+    codes = col("status_code") if "status_code" in theirs else sa.cast(sa.null(), sa.Integer)
+    if "outcome" in theirs:
+        outcome = col("outcome")
+    else:  # as load_attempts derives it: 2xx delivered, another code http_error, none connect_error
+        outcome = sa.case(
+            (codes.between(sa.literal_column("200"), sa.literal_column("299")), "delivered"),
+            (codes.is_not(None), "http_error"),
+            else_="connect_error",
+        )
+    by_col = None
+    if by is not None:
+        name = theirs.get(by, by if by in source.names else None)
+        if name is None:
+            raise AttemptsError(f"{source.shown}: no column {by!r} to group by")
+        by_col = src.c[name]
+    duration = col("duration_ms") if "duration_ms" in theirs else sa.cast(sa.null(), sa.Float)
+    columns = Columns(
+        delivery_id=col("delivery_id"),
+        attempt=col("attempt"),
+        scheduled_at=scheduled,
+        started_at=started,
+        duration_ms=duration,
+        status_code=codes,
+        outcome=outcome,
+        by=by_col,
+    )
+    return columns, theirs
+
+
+def shown_target(target: Any) -> str:
+    if isinstance(target, str):
+        return mask_url(target)
+    url = getattr(getattr(target, "engine", target), "url", None)
+    return mask_url(str(url)) if url is not None else type(target).__name__
+
+
+def index_advice(conn: Any, source: SqlSource, theirs: Mapping[str, str]) -> list[str]:
+    """``CREATE INDEX`` statements for a table with no index leading with the columns read.
+
+    The time filter (``since=``/``until=``) needs an index on the start time; the
+    per-delivery figures group by delivery and attempt.
+    """
+    import sqlalchemy as sa
+
+    if source.table is None:
+        return []
+    schema, _, name = source.table.rpartition(".")
+    inspector = sa.inspect(conn)
+    leading: set[str] = set()
+    with contextlib.suppress(sa.exc.SQLAlchemyError, NotImplementedError):
+        for index in inspector.get_indexes(name, schema=schema or None):
+            if index.get("column_names"):
+                leading.add(str(index["column_names"][0]))
+        primary = inspector.get_pk_constraint(name, schema=schema or None)
+        if primary.get("constrained_columns"):
+            leading.add(str(primary["constrained_columns"][0]))
+        for unique in inspector.get_unique_constraints(name, schema=schema or None):
+            if unique.get("column_names"):
+                leading.add(str(unique["column_names"][0]))
+    wanted: list[Sequence[str]] = []
+    delivery = theirs["delivery_id"]
+    if delivery not in leading:
+        wanted.append((delivery, theirs["attempt"]))
+    time_col = theirs.get("started_at") or theirs["scheduled_at"]
+    if time_col not in leading:
+        wanted.append((time_col,))
+    return [_create_index(conn, name, schema, cols) for cols in wanted]
+
+
+def _create_index(conn: Any, name: str, schema: str, cols: Sequence[str]) -> str:
+    import sqlalchemy as sa
+
+    metadata = sa.MetaData()
+    table = sa.Table(name, metadata, *(sa.Column(c) for c in cols), schema=schema or None)
+    index_name = f"{name}_{'_'.join(cols)}_idx"[:63]
+    options = {"postgresql_concurrently": True} if conn.dialect.name == "postgresql" else {}
+    index = sa.Index(index_name, *(table.c[c] for c in cols), **options)
+    return str(sa.schema.CreateIndex(index).compile(dialect=conn.dialect)).strip() + ";"

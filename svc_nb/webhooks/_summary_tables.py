@@ -1,0 +1,257 @@
+"""From either engine's raw aggregates to the summary's tables, with exact column types."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from svc_nb.webhooks._errors import AttemptsError
+from svc_nb.webhooks._summary_sql import (
+    BINS_PER_E,
+    PERCENTILES,
+    Columns,
+    counts_query,
+    deliveries_query,
+    has_percentiles,
+    totals_query,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["assemble", "pandas_tables", "sql_tables"]
+
+_P = [f"p{round(q * 100)}_ms" for q in PERCENTILES]
+Window = tuple[datetime | None, datetime | None]
+
+
+def _frame(result: Any) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def _base(c: Columns, window: Window) -> Columns:
+    """The columns over one subquery that applies the time window (the only filter)."""
+    import sqlalchemy as sa
+
+    fields = {
+        "delivery_id": c.delivery_id,
+        "attempt": c.attempt,
+        "scheduled_at": c.scheduled_at,
+        "started_at": c.started_at,
+        "duration_ms": c.duration_ms,
+        "status_code": c.status_code,
+        "outcome": c.outcome,
+    }
+    if c.by is not None:
+        fields["by"] = c.by
+    query = sa.select(*(expr.label(name) for name, expr in fields.items()))
+    since, until = window
+    if since is not None:
+        query = query.where(c.started_at >= since)
+    if until is not None:
+        query = query.where(c.started_at < until)
+    base = query.subquery("a")
+    return Columns(**{name: base.c[name] for name in fields})
+
+
+def sql_tables(
+    database: Any,
+    table: str | None,
+    sql: str | None,
+    columns: Mapping[str, str] | None,
+    by: str | None,
+    width: float | None,
+    window: Window,
+    timeout: float,
+) -> tuple[dict[str, Any], list[str]]:
+    """Three aggregate queries in one transaction; the raw tables and any index advice."""
+    from svc_nb.webhooks._summary import auto_bucket
+    from svc_nb.webhooks._summary_source import (
+        SqlSource,
+        connect,
+        index_advice,
+        read_names,
+        resolve_columns,
+        shown_target,
+    )
+
+    what = f"table {table}" if table is not None else "query"
+    source = SqlSource(database, table=table, sql=sql, shown=f"{what} on {shown_target(database)}")
+    with connect(source, timeout) as conn:
+        source.names = read_names(conn, source)
+        resolved, theirs = resolve_columns(source, columns, by)
+        c = _base(resolved, window)
+        dialect = conn.dialect.name
+        totals = _frame(conn.execute(totals_query(c, dialect)))
+        if width is None:
+            width = auto_bucket(_number(totals["first_s"].min()), _number(totals["last_s"].max()))
+        counts = _frame(conn.execute(counts_query(c, width, dialect)))
+        max_attempt = int(_number(totals["max_attempt"].max()) or 1)
+        deliveries = _frame(conn.execute(deliveries_query(c, max_attempt, dialect)))
+        advice = index_advice(conn, source, theirs)
+    raw = {
+        "totals": totals,
+        "counts": {kind: counts[counts["kind"] == kind] for kind in ("attempt", "latency", "bucket")},
+        "deliveries": deliveries[deliveries["kind"] == "delivery"],
+        "waits": deliveries[deliveries["kind"] == "wait"].rename(columns={"number": "k"}),
+    }
+    result = {
+        "tables": raw,
+        "engine": dialect,
+        "bucket_s": width,
+        "shown": source.shown,
+        "percentiles": has_percentiles(dialect),
+        "rows_returned": len(totals) + len(counts) + len(deliveries),
+    }
+    return result, advice
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _frame_source(source: Any, columns: Mapping[str, str] | None, by: str | None) -> Any:
+    """The attempt frame (with the ``by`` column of the rows kept) and its description."""
+    import numpy as np
+
+    from svc_nb.webhooks._attempts import load_attempts, read_attempts_file
+
+    raw = source
+    if isinstance(source, str) and by is not None:
+        raw = read_attempts_file(source)
+    elif hasattr(source, "attempts") and not hasattr(source, "columns"):
+        raw = source.attempts
+    frame = load_attempts(raw, columns=columns)
+    shown = frame.attrs["report"].findings[0].summary.partition(" from ")[2] or "DataFrame"
+    if by is None:
+        return frame, shown
+    if by not in getattr(raw, "columns", ()):
+        raise AttemptsError(f"{shown}: no column {by!r} to group by")
+    bad = frame.attrs["bad_rows"]["row"].to_numpy()
+    good = np.setdiff1d(np.arange(len(raw)), bad.astype("int64"))
+    frame = frame.assign(**{by: raw[by].iloc[good].to_numpy()})
+    return frame, shown
+
+
+def pandas_tables(
+    source: Any, columns: Mapping[str, str] | None, by: str | None, width: float | None, window: Window
+) -> dict[str, Any]:
+    """The raw tables of an in-memory log, computed with pandas."""
+    from svc_nb.webhooks._summary import auto_bucket
+    from svc_nb.webhooks._summary_pandas import summary_tables
+
+    frame, shown = _frame_source(source, columns, by)
+    since, until = window
+    if since is not None:
+        frame = frame[frame["started_at"] >= since]
+    if until is not None:
+        frame = frame[frame["started_at"] < until]
+    if width is None:
+        seconds = frame["started_at"].astype("int64") / 1e6 if len(frame) else None
+        first = None if seconds is None else float(seconds.min())
+        last = None if seconds is None else float(seconds.max())
+        width = auto_bucket(first, last)
+    raw = summary_tables(frame, by, width)
+    rows = len(raw["totals"]) + sum(map(len, raw["counts"].values()))
+    return {
+        "tables": raw,
+        "engine": "pandas",
+        "bucket_s": width,
+        "shown": shown,
+        "percentiles": True,
+        "rows_returned": rows + len(raw["deliveries"]) + len(raw["waits"]),
+    }
+
+
+def _typed(df: pd.DataFrame, ints: tuple[str, ...] = (), floats: tuple[str, ...] = ()) -> Any:
+    import pandas as pd
+
+    out = df.reset_index(drop=True)
+    for name in ints:
+        out[name] = pd.to_numeric(out[name]).astype("int64")
+    for name in floats:
+        out[name] = pd.to_numeric(out[name], errors="coerce").astype("float64")
+    return out
+
+
+def _sorted(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return df.sort_values(keys, kind="stable").reset_index(drop=True) if len(df) else df
+
+
+def _totals(raw: dict[str, Any], keys: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
+    totals = _typed(
+        raw["totals"],
+        ints=("attempts", "timed"),
+        floats=("first_s", "last_s", "mean_ms", "max_ms", *_P),
+    )
+    deliveries = _typed(raw["deliveries"], ints=("number", "ok", "count"))
+    if keys:
+        per = deliveries.groupby("by", dropna=False)
+        counted = per["count"].sum()
+        delivered = deliveries[deliveries["ok"] == 1].groupby("by", dropna=False)["count"].sum()
+        totals["deliveries"] = totals["by"].map(counted).fillna(0).astype("int64")
+        totals["delivered"] = totals["by"].map(delivered).fillna(0).astype("int64")
+    else:
+        totals["deliveries"] = int(deliveries["count"].sum())
+        totals["delivered"] = int(deliveries.loc[deliveries["ok"] == 1, "count"].sum())
+    for side in ("first", "last"):
+        totals[f"{side}_at"] = pd.to_datetime(totals[f"{side}_s"] * 1e6, unit="us", utc=True)
+    order = [*keys, "attempts", "deliveries", "delivered", "timed", "mean_ms", "max_ms", *_P]
+    return _sorted(totals[[*order, "first_at", "last_at"]], keys)
+
+
+def assemble(raw: dict[str, Any], by: str | None, bucket_s: float) -> dict[str, pd.DataFrame]:
+    """The summary's six tables from the raw aggregates, typed and sorted."""
+    import numpy as np
+    import pandas as pd
+
+    keys = ["by"] if by is not None else []
+    counts = raw["counts"]
+    by_attempt = _typed(counts["attempt"], ints=("attempt", "attempts"))
+    by_attempt["status_code"] = pd.to_numeric(by_attempt["status_code"]).astype("Int64")
+    by_attempt["outcome"] = by_attempt["outcome"].astype(str)
+    latency = _typed(counts["latency"], ints=("attempts",), floats=("latency_bin",))
+    latency = latency[latency["latency_bin"].notna()].copy()
+    latency["low_ms"] = np.exp(latency["latency_bin"] / BINS_PER_E)
+    latency["high_ms"] = np.exp((latency["latency_bin"] + 1) / BINS_PER_E)
+    timeline = _typed(counts["bucket"], ints=("attempts", "first_attempts"), floats=("bucket",))
+    timeline["bucket_start"] = pd.to_datetime(
+        (timeline["bucket"] * bucket_s * 1e6).round(), unit="us", utc=True
+    )
+    deliveries = _typed(raw["deliveries"], ints=("number", "ok", "count"))
+    deliveries = deliveries.rename(columns={"number": "attempts", "count": "deliveries"})
+    deliveries["delivered"] = deliveries["ok"] == 1
+    waits = _typed(raw["waits"], ints=("k", "count"), floats=("mean_s", "p50_s", "p95_s", "max_s"))
+    waits = waits.rename(columns={"k": "attempt", "count": "retries"})
+    return {
+        "totals": _totals(raw, keys),
+        "by_attempt": _sorted(
+            by_attempt[[*keys, "attempt", "status_code", "outcome", "attempts"]],
+            [*keys, "attempt", "status_code", "outcome"],
+        ),
+        "latency_histogram": _sorted(
+            latency[[*keys, "outcome", "low_ms", "high_ms", "attempts"]],
+            [*keys, "outcome", "low_ms"],
+        ),
+        "timeline": _sorted(
+            timeline[[*keys, "bucket_start", "outcome", "attempts", "first_attempts"]],
+            [*keys, "bucket_start", "outcome"],
+        ),
+        "attempts_per_delivery": _sorted(
+            deliveries[[*keys, "attempts", "delivered", "deliveries"]],
+            [*keys, "attempts", "delivered"],
+        ),
+        "retry_waits": _sorted(
+            waits[[*keys, "attempt", "retries", "mean_s", "p50_s", "p95_s", "max_s"]],
+            [*keys, "attempt"],
+        ),
+    }
