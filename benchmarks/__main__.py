@@ -37,14 +37,23 @@ ITEMS: dict[str, Callable[..., Row]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer repetitions")
-    parser.add_argument("--only", nargs="*", metavar="ITEM", help="item numbers to run (e.g. 7 10b)")
-    parser.add_argument("--write", metavar="PATH", default=None,
-                        help="write the markdown table here and its figures next to it as .json "
-                             "(default benchmarks/results.md; a --quick run writes nothing unless "
-                             "told, so that smoke figures never replace real ones)")
+    parser.add_argument(
+        "--only", nargs="*", metavar="ITEM", help="item numbers to run (e.g. 7 10b)"
+    )
+    parser.add_argument(
+        "--write",
+        metavar="PATH",
+        default=None,
+        help="write the markdown table here and its figures next to it as .json "
+        "(default benchmarks/results.md; a --quick run writes nothing unless "
+        "told, so that smoke figures never replace real ones)",
+    )
     args = parser.parse_args(argv)
     if args.write is None:
         args.write = "" if args.quick else "benchmarks/results.md"
@@ -57,16 +66,23 @@ def main(argv: list[str] | None = None) -> int:
         if args.only and number not in args.only:
             continue
         started = time.perf_counter()
-        print(f"[{number}] {item.__doc__.splitlines()[0] if item.__doc__ else item.__name__} …", flush=True)
+        print(
+            f"[{number}] {item.__doc__.splitlines()[0] if item.__doc__ else item.__name__} …",
+            flush=True,
+        )
         row = item(quick=args.quick)
         rows.append(row)
-        print(f"    {row.cells()[3]} (target {row.target}) in {time.perf_counter() - started:.1f} s",
-              flush=True)
+        print(
+            f"    {row.cells()[3]} (target {row.target}) in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
     print(f"\n{len(rows)} item(s) in {time.perf_counter() - started_all:.1f} s")
     if args.write and args.only:
         # Keep the figures of the items not re-run, from the last full run.
         done = {r.number for r in rows}
-        rows += [r for r in load_rows(Path(args.write).with_suffix(".json")) if r.number not in done]
+        rows += [
+            r for r in load_rows(Path(args.write).with_suffix(".json")) if r.number not in done
+        ]
     rows.sort(key=lambda r: item_order(r.number))
     table = markdown_table(rows)
     print()

@@ -29,7 +29,9 @@ class Row:
     target: str
     met: bool | None
     unit: str = "×"
-    scaling: list[tuple[str, float, float]] = field(default_factory=list)  # (size, ours_s, baseline_s)
+    scaling: list[tuple[str, float, float]] = field(
+        default_factory=list
+    )  # (size, ours_s, baseline_s)
     note: str = ""
     memory: list[tuple[str, float, str]] = field(default_factory=list)  # (run, peak MB, what)
 
@@ -38,7 +40,9 @@ class Row:
 
     def cells(self) -> list[str]:
         met = "n/a" if self.met is None else ("yes" if self.met else "NO")
-        figure = f"{self.ratio:.2f}{self.unit}" if self.unit == "×" else f"{self.ratio:.3f} {self.unit}"
+        figure = (
+            f"{self.ratio:.2f}{self.unit}" if self.unit == "×" else f"{self.ratio:.3f} {self.unit}"
+        )
         return [self.number, self.what, self.compared_with, figure, self.target, met]
 
 

@@ -69,7 +69,7 @@ def checks_through_proxy(quick: bool = False) -> Row:
     import svc_nb
     from svc_nb import cache, db
 
-    repeat = 3 if quick else 9
+    repeat = 2 if quick else 9
     with _remote_services() as (pg_url, redis_url, _):
         db_report = svc_nb.run(db.check(pg_url))
         cache_report = svc_nb.run(cache.check(redis_url))
@@ -105,7 +105,7 @@ def diagnose_through_proxy(quick: bool = False) -> Row:
     """diagnose() with every service 10 ms away vs its slowest single probe."""
     with _remote_services() as (pg_url, redis_url, http_url):
         env = healthy_env(http_url, pg_url=pg_url, redis_url=redis_url)
-        whole_s, singles = diagnose_vs_slowest(env, 3 if quick else 7)
+        whole_s, singles = diagnose_vs_slowest(env, 2 if quick else 7)
     slowest_name, slowest_s = max(singles.items(), key=lambda kv: kv[1])
     ratio = whole_s / slowest_s
     return Row(
@@ -128,11 +128,18 @@ def doctor_process(quick: bool = False) -> Row:
     """svc-nb doctor whole process vs pg_isready + redis-cli ping, one after another."""
     from svc_nb.webhooks import Receiver
 
-    repeat = 3 if quick else 7
+    repeat = 1 if quick else 7
     missing = [t for t in ("pg_isready", "redis-cli") if shutil.which(t) is None]
     if missing:
-        return Row("9", "`svc-nb doctor` whole process", "`pg_isready` + `redis-cli ping`",
-                   float("nan"), "≤ 6×", None, note=f"skipped: {', '.join(missing)} not installed")
+        return Row(
+            "9",
+            "`svc-nb doctor` whole process",
+            "`pg_isready` + `redis-cli ping`",
+            float("nan"),
+            "≤ 6×",
+            None,
+            note=f"skipped: {', '.join(missing)} not installed",
+        )
     pg_port, redis_port = str(_port(PG_URL, 5432)), str(_port(REDIS_URL, 6379))
     with Receiver() as receiver:
         env = {**os.environ, **healthy_env(receiver.url)}

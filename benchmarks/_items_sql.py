@@ -84,16 +84,21 @@ def load_attempts_sql(quick: bool = False) -> Row:
         scaling.append((f"{_label(rows)} rows, vs ADBC", a, b))
         ratios["adbc"] = b / a
         if rows == read_sql_at:
-            base = _timed(lambda sql=sql: _read_sql_frame(sql), repeat=1 if rows >= 1_000_000 else 3)
+            base = _timed(
+                lambda sql=sql: _read_sql_frame(sql), repeat=1 if rows >= 1_000_000 else 3
+            )
             scaling.append((f"{_label(rows)} rows, vs read_sql", a, base))
             ratios["read_sql"] = base / a
         measured = child(_LOAD_CHILD.format(url=PG_URL, sql=sql))
         used = measured["peak_mb"] - measured["base_mb"]
         worst_memory = max(worst_memory, used / measured["frame_mb"])
         memory.append(
-            (f"load_attempts, {_label(rows)} rows", used,
-             f"peak above the imports; the DataFrame itself is {measured['frame_mb']:.0f} MB "
-             f"({used / measured['frame_mb']:.2f}×)")
+            (
+                f"load_attempts, {_label(rows)} rows",
+                used,
+                f"peak above the imports; the DataFrame itself is {measured['frame_mb']:.0f} MB "
+                f"({used / measured['frame_mb']:.2f}×)",
+            )
         )
     met = ratios["adbc"] >= 0.7 and ratios["read_sql"] >= 4 and worst_memory <= 2
     return Row(
@@ -160,10 +165,20 @@ def summary_in_database(quick: bool = False) -> Row:
         mine = child(_SUMMARY_CHILD.format(url=PG_URL, table=table))
         theirs = child(_BASELINE_CHILD.format(url=PG_URL, table=table))
         peaks.append(mine["peak_mb"])
-        memory.append((f"summarize_attempts in PostgreSQL, {_label(rows)} rows", mine["peak_mb"],
-                       "whole notebook process at its peak"))
-        memory.append((f"load_attempts + pandas, {_label(rows)} rows", theirs["peak_mb"],
-                       "whole process at its peak, for comparison"))
+        memory.append(
+            (
+                f"summarize_attempts in PostgreSQL, {_label(rows)} rows",
+                mine["peak_mb"],
+                "whole notebook process at its peak",
+            )
+        )
+        memory.append(
+            (
+                f"load_attempts + pandas, {_label(rows)} rows",
+                theirs["peak_mb"],
+                "whole process at its peak, for comparison",
+            )
+        )
     _, a, b = scaling[-1]
     ratio = b / a
     growth = peaks[-1] / peaks[0]

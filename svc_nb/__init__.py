@@ -25,10 +25,13 @@ if _TYPE_CHECKING:
         cors,
         db,
         demo,
+        doctor,
         env,
         migrations,
         oauth,
         plots,
+        runbook,
+        service,
         support,
         tokens,
         webhooks,
@@ -51,11 +54,15 @@ __all__ = [
     "db",
     "demo",
     "diagnose",
+    "doctor",
     "env",
+    "load_ipython_extension",
     "migrations",
     "oauth",
     "plots",
     "run",
+    "runbook",
+    "service",
     "support",
     "tokens",
     "webhooks",
@@ -69,10 +76,13 @@ _SUBMODULES = frozenset(
         "cors",
         "db",
         "demo",
+        "doctor",
         "env",
         "migrations",
         "oauth",
         "plots",
+        "runbook",
+        "service",
         "support",
         "tokens",
         "webhooks",
@@ -88,6 +98,13 @@ def __getattr__(name: str) -> _Any:
         globals()[name] = module
         return module
     raise AttributeError(f"module 'svc_nb' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython: _Any) -> None:
+    """``%load_ext svc_nb``: register the ``%svc`` magics (doctor, jwt, verify, open)."""
+    from svc_nb.magics import load_ipython_extension as _load
+
+    _load(ipython)
 
 
 def __dir__() -> list[str]:

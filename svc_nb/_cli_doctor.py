@@ -33,19 +33,23 @@ def _seconds(text: str) -> float:
     return value
 
 
-def add_doctor_parser(sub: Any) -> argparse.ArgumentParser:
-    """Add ``doctor`` to the ``svc-nb`` subcommands."""
-    doctor = sub.add_parser(
-        "doctor",
-        help="run every quick diagnostic and print the report",
-        description="Run the quick diagnostics against the services the environment points at. "
-        "Exit status: 0 nothing failed, 1 a check failed (or warned, with --fail-on warn), "
-        "2 bad usage, 3 could not run (unreadable configuration).",
-    )
+def _add_output_flags(doctor: argparse.ArgumentParser) -> None:
     doctor.add_argument(
         "--json", action="store_true", help="print only JSON (same as --format json)"
     )
     doctor.add_argument("--format", choices=FORMATS, help="text (default), json or junit (XML)")
+    doctor.add_argument(
+        "--watch",
+        type=_seconds,
+        metavar="SECONDS",
+        help="re-run every SECONDS until Ctrl-C, showing what changed since the last run",
+    )
+    doctor.add_argument(
+        "--print-schema", action="store_true", help="print the JSON Schema of --json and exit"
+    )
+
+
+def _add_selection_flags(doctor: argparse.ArgumentParser) -> None:
     doctor.add_argument(
         "--only",
         action="append",
@@ -66,11 +70,13 @@ def add_doctor_parser(sub: Any) -> argparse.ArgumentParser:
         help="the status that fails the run (default: fail, or [tool.svc-nb] fail-on)",
     )
     doctor.add_argument(
-        "--watch",
-        type=_seconds,
-        metavar="SECONDS",
-        help="re-run every SECONDS until Ctrl-C, showing what changed since the last run",
+        "--config",
+        metavar="PYPROJECT",
+        help="read [tool.svc-nb] from this file (default: the nearest pyproject.toml)",
     )
+
+
+def _add_target_flags(doctor: argparse.ArgumentParser) -> None:
     doctor.add_argument(
         "--timeout",
         type=_seconds,
@@ -79,13 +85,29 @@ def add_doctor_parser(sub: Any) -> argparse.ArgumentParser:
     )
     doctor.add_argument("--env-file", metavar="PATH", help="read variables from a .env file too")
     doctor.add_argument(
-        "--config",
-        metavar="PYPROJECT",
-        help="read [tool.svc-nb] from this file (default: the nearest pyproject.toml)",
+        "--app",
+        metavar="PKG.MODULE:APP",
+        help="check this ASGI app itself too (the service section; same as SVC_NB_APP)",
     )
     doctor.add_argument(
-        "--print-schema", action="store_true", help="print the JSON Schema of --json and exit"
+        "--url",
+        metavar="URL",
+        help="check the running service at this base URL (same as SVC_NB_SERVICE_URL)",
     )
+
+
+def add_doctor_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add ``doctor`` to the ``svc-nb`` subcommands."""
+    doctor = sub.add_parser(
+        "doctor",
+        help="run every quick diagnostic and print the report",
+        description="Run the quick diagnostics against the services the environment points at. "
+        "Exit status: 0 nothing failed, 1 a check failed (or warned, with --fail-on warn), "
+        "2 bad usage, 3 could not run (unreadable configuration).",
+    )
+    _add_output_flags(doctor)
+    _add_selection_flags(doctor)
+    _add_target_flags(doctor)
     doctor.set_defaults(func=_cmd_doctor, parser=doctor)
     return doctor
 
@@ -143,6 +165,11 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     environ = _environ(args.env_file)
     if isinstance(environ, int):
         return environ
+    # The service section reads its target from the environment, as diagnose() does.
+    if args.app:
+        environ["SVC_NB_APP"] = args.app
+    if args.url:
+        environ["SVC_NB_SERVICE_URL"] = args.url
     if args.config is not None and not Path(args.config).is_file():
         args.parser.error(f"--config {args.config}: no such file")
     try:

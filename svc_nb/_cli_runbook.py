@@ -8,7 +8,7 @@ a report file that exists), 3 when the notebook could not be run at all.
 from __future__ import annotations
 
 import argparse
-import subprocess
+import os
 import sys
 from typing import Any
 
@@ -177,12 +177,8 @@ def _cmd_open(args: argparse.Namespace) -> int:
         print(f"svc-nb: {exc}", file=sys.stderr)
         return exc.exit_code
     print(f"{plan.ref.check}: {plan.path}, section “{plan.ref.section}”")
-    for name, value in plan.parameters.items():
-        print(
-            f"  {name} = {value!r}"
-            if not isinstance(value, str) or not value.startswith("(secret")
-            else f"  {name} {value}"
-        )
+    for line in plan.parameters:
+        print(f"  {line}")
     print(f"in JupyterLab: <server>/{plan.url_path}")
     if args.print_command:
         print(shlex.join(plan.command))
@@ -190,4 +186,7 @@ def _cmd_open(args: argparse.Namespace) -> int:
     if lab_missing():
         return EXIT_FAIL
     sys.stdout.flush()
-    return subprocess.call(plan.command, env={**environ, **plan.env})
+    sys.stderr.flush()
+    # JupyterLab takes this process's place: Ctrl-C or a signal reaches the server itself,
+    # never leaving it running behind a parent that has gone.
+    os.execve(plan.command[0], plan.command, {**environ, **plan.env})

@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import Any, TypeVar
 
+from svc_nb._explain import CauseEnum
 from svc_nb._report import Finding, Report, Status
 
 __all__ = [
@@ -137,6 +138,14 @@ def run(awaitable: Awaitable[T]) -> T:
     return _run_in_thread(awaitable)
 
 
+class RunCause(CauseEnum):
+    """Why a check run by ``diagnose``/``gather_checks`` gave no diagnosis of its own."""
+
+    TIMEOUT = "timeout", "the check did not finish within its timeout and was cancelled"
+    CHECK_CRASHED = "check_crashed", "the check raised before it could diagnose anything"
+    BAD_RESULT = "bad_result", "the check returned something other than findings (a bug)"
+
+
 def _as_findings(name: str, result: Any) -> list[Finding]:
     if isinstance(result, Finding):
         return [result]
@@ -153,6 +162,7 @@ def _as_findings(name: str, result: Any) -> list[Finding]:
             summary=f"check {name} returned {type(result).__name__}, not findings",
             detail="This is a bug in svc_nb.",
             fix="Report it with svc_nb.support.bug_report().",
+            cause=RunCause.BAD_RESULT,
         )
     ]
 
@@ -176,6 +186,7 @@ async def _run_one(name: str, factory: CheckFactory, timeout: float) -> list[Fin
                     "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
                     "timeout_s": timeout,
                 },
+                cause=RunCause.TIMEOUT,
             )
         ]
     except Exception as exc:  # a crashing check must not hide the others
@@ -186,7 +197,8 @@ async def _run_one(name: str, factory: CheckFactory, timeout: float) -> list[Fin
                 summary=f"{name} raised {type(exc).__name__}: {exc}",
                 detail="The check itself failed before it could diagnose anything.",
                 fix="Run this check alone to see the traceback, and report it with svc_nb.support.bug_report(exc).",
-                data={"exception": type(exc).__name__},
+                data={"exception_type": type(exc).__name__},
+                cause=RunCause.CHECK_CRASHED,
             )
         ]
     return _as_findings(name, result)

@@ -109,7 +109,7 @@ def volume_from(summary: AttemptSummary, ax: Any) -> Figure:
         index="bucket_start", columns="outcome", values="attempts", aggfunc="sum"
     ).fillna(0)
     started = rows.groupby("bucket_start")["first_attempts"].sum().reindex(table.index)
-    xs = table.index.to_pydatetime()
+    xs = list(table.index.to_series().dt.to_pydatetime())
     width = summary.bucket_s / 86400  # matplotlib dates count days
     bottom = np.zeros(len(xs))
     for name in [o for o in plots._OUTCOME_COLOURS if o in table.columns]:

@@ -17,9 +17,11 @@ from svc_nb._explain import CauseEnum
 
 __all__ = ["SECTIONS", "Cause", "codes", "enum_for", "markdown_table", "rows"]
 
-# section -> (module, enum name). "transport" is shared by every HTTP probe.
+# section -> (module, enum name). "transport" is shared by every HTTP probe, "run" by
+# every check diagnose runs (its timeout and crash guard).
 SECTIONS: dict[str, tuple[str, str]] = {
     "transport": ("svc_nb._http", "TransportCause"),
+    "run": ("svc_nb._runtime", "RunCause"),
     "env": ("svc_nb.env", "EnvCause"),
     "db": ("svc_nb.db", "DbCause"),
     "migrations": ("svc_nb.migrations", "MigrationsCause"),
@@ -29,7 +31,9 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "webhooks": ("svc_nb.webhooks", "WebhooksCause"),
     "cors": ("svc_nb.cors", "CorsCause"),
     "support": ("svc_nb.support", "SupportCause"),
+    "service": ("svc_nb.service", "ServiceCause"),
 }
+_SHARED = ("transport", "run")
 
 
 class Cause(NamedTuple):
@@ -56,9 +60,9 @@ def rows() -> list[Cause]:
 
 
 def codes(section: str | None = None) -> frozenset[str]:
-    """The codes of one section (``transport`` codes included), or of all sections."""
+    """The codes of one section (the shared ``transport`` and ``run`` codes included), or of all."""
     return frozenset(
-        row.code for row in rows() if section is None or row.section in (section, "transport")
+        row.code for row in rows() if section is None or row.section in (section, *_SHARED)
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from svc_nb._cli_doctor import add_doctor_parser
 from svc_nb._cli_runbook import DEFAULT_DEST, add_open_parser, add_run_parser, lab_missing
 from svc_nb._notebook_copy import NotebookCopyError, copy_notebooks
+from svc_nb.env._compare_cli import add_compare_parser
 
 __all__ = ["build_parser", "copy_notebooks", "main"]
 
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_doctor_parser(sub)
     add_run_parser(sub)
     add_open_parser(sub)
+    add_compare_parser(sub)
 
     notebooks = sub.add_parser("notebooks", help="copy the bundled notebooks into a folder")
     notebooks.add_argument("dest", nargs="?", default=DEFAULT_DEST)

@@ -38,8 +38,8 @@ _USAGE = """\
 """
 
 
-class _UsageError(Exception):
-    pass
+class _UsageError(SvcNbError, ValueError):
+    """A ``%svc`` line that cannot be run; shown as IPython's one-line usage error."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -159,6 +159,8 @@ def svc(line: str, namespace: dict[str, Any] | None = None) -> Any:
     args = _parsers()[words[0]].parse_args(words[1:])
     try:
         return _ACTIONS[words[0]](args, namespace or {})
+    except _UsageError:
+        raise
     except SvcNbError as exc:  # misuse: a bad timeout, an unknown section, a wrong type
         raise _UsageError(f"%svc {words[0]}: {exc}") from None
 

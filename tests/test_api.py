@@ -12,8 +12,8 @@ from pathlib import Path
 import svc_nb
 
 EXPECTED = {
-    "ArgumentTypeError", "ArgumentValueError", "Finding", "Report", "Status", "SvcNbError", "__version__", "cache", "causes", "cors", "db", "demo", "diagnose", "env",
-    "migrations", "oauth", "plots", "run", "support", "tokens", "webhooks", "widgets",
+    "ArgumentTypeError", "ArgumentValueError", "Finding", "Report", "Status", "SvcNbError", "__version__", "cache", "causes", "cors", "db", "demo", "diagnose", "doctor", "env",
+    "load_ipython_extension", "migrations", "oauth", "plots", "run", "runbook", "service", "support", "tokens", "webhooks", "widgets",
 }
 
 

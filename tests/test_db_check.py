@@ -43,13 +43,17 @@ MAX_CONN = 6
 def scram() -> Iterator[PostgresCluster]:
     """Password auth (scram-sha-256), a second role without a pg_hba entry, 6 slots."""
     cluster = PostgresCluster(
-        hba=["host all postgres 127.0.0.1/32 scram-sha-256",
-             "host all app 127.0.0.1/32 scram-sha-256"],
+        hba=[
+            "host all postgres 127.0.0.1/32 scram-sha-256",
+            "host all app 127.0.0.1/32 scram-sha-256",
+        ],
         password=PASSWORD,
         settings={"max_connections": str(MAX_CONN), "superuser_reserved_connections": "0"},
     )
     with cluster:
-        cluster.psql("CREATE ROLE app LOGIN PASSWORD 'app-pass-1'; CREATE ROLE nohba LOGIN PASSWORD 'nohba-pass';")
+        cluster.psql(
+            "CREATE ROLE app LOGIN PASSWORD 'app-pass-1'; CREATE ROLE nohba LOGIN PASSWORD 'nohba-pass';"
+        )
         yield cluster
 
 
@@ -63,8 +67,13 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PostgresClus
         yield cluster, cert
 
 
-def scram_url(cluster: PostgresCluster, user: str = "postgres", password: str | None = ENCODED,
-              db: str = "postgres", query: str = "") -> str:
+def scram_url(
+    cluster: PostgresCluster,
+    user: str = "postgres",
+    password: str | None = ENCODED,
+    db: str = "postgres",
+    query: str = "",
+) -> str:
     return cluster.url(user, password, db, query)
 
 
@@ -86,7 +95,9 @@ def assert_no_leftover(cluster: PostgresCluster) -> None:
     """svc_nb never leaves a connection open (its sessions are named svc_nb)."""
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline:
-        left = cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'svc_nb'")
+        left = cluster.psql(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'svc_nb'"
+        )
         if left.strip() == "0":
             return
         time.sleep(0.05)
@@ -105,11 +116,17 @@ async def test_healthy_local_server(pg_url: str) -> None:
     assert len(server.data["latency_samples_ms"]) == 3  # the batch's two round trips and one ping
     # the machine's server has no TLS: the check says what that means for svc-infra
     ssl = report["db.ssl"]
-    assert ssl.status is Status.WARN and "build_engine" in ssl.detail and ssl.data["session_ssl"] is False
+    assert (
+        ssl.status is Status.WARN
+        and "build_engine" in ssl.detail
+        and ssl.data["session_ssl"] is False
+    )
     assert ssl.cause == DbCause.SERVER_TLS_OFF
     assert_causes(report)
     cap = report["db.capacity"]
-    assert cap.data["per_process"] == 15 and cap.data["max_connections"] >= cap.data["available"] > 0
+    assert (
+        cap.data["per_process"] == 15 and cap.data["max_connections"] >= cap.data["available"] > 0
+    )
 
 
 async def test_password_auth_healthy_and_masked(scram: PostgresCluster) -> None:
@@ -121,10 +138,14 @@ async def test_password_auth_healthy_and_masked(scram: PostgresCluster) -> None:
     assert_no_leftover(scram)
 
 
-async def test_url_from_environment(monkeypatch: pytest.MonkeyPatch, clean_env: None, pg_url: str) -> None:
+async def test_url_from_environment(
+    monkeypatch: pytest.MonkeyPatch, clean_env: None, pg_url: str
+) -> None:
     monkeypatch.setenv("SQL_URL", pg_url)
     report = await check(timeout=3.0)
-    assert report["db.url"].data["source"] == "SQL_URL" and "from SQL_URL" in report["db.url"].summary
+    assert (
+        report["db.url"].data["source"] == "SQL_URL" and "from SQL_URL" in report["db.url"].summary
+    )
     assert report["db.auth"].status is Status.OK
 
 
@@ -180,7 +201,9 @@ async def test_other_misuse_raises_svc_nb_errors() -> None:
         await check(b"postgresql://x", timeout=1.0)  # type: ignore[arg-type]
     assert isinstance(raised.value, SvcNbError)
     with pytest.raises(ValueError, match="idle_in_transaction_after"):
-        await activity("postgresql://postgres@127.0.0.1:5432/test", idle_in_transaction_after=math.nan)
+        await activity(
+            "postgresql://postgres@127.0.0.1:5432/test", idle_in_transaction_after=math.nan
+        )
     with pytest.raises(TypeError, match="processes"):
         await pool_headroom("postgresql://postgres@127.0.0.1:5432/test", processes=True)
 
@@ -198,7 +221,9 @@ async def test_environ_is_keyword_only_and_read_by_every_helper(pg_url: str) -> 
 async def test_silent_server_returns_within_timeout(silent_server: SilentServer) -> None:
     timeout = 1.0
     started = time.monotonic()
-    report = await check(f"postgresql://postgres@127.0.0.1:{silent_server.port}/test", timeout=timeout)
+    report = await check(
+        f"postgresql://postgres@127.0.0.1:{silent_server.port}/test", timeout=timeout
+    )
     elapsed = time.monotonic() - started
     assert elapsed <= timeout + 0.3, elapsed
     assert report["db.tcp"].status is Status.OK  # it does accept...
@@ -226,7 +251,9 @@ async def test_wrong_password(scram: PostgresCluster) -> None:
     report = await check(scram_url(scram, password="not-the-password"), timeout=3.0)
     auth = report["db.auth"]
     assert auth.status is Status.FAIL and auth.cause == DbCause.WRONG_PASSWORD
-    assert auth.data["sqlstate"] == "28P01" and auth.data["exception_type"] == "InvalidPasswordError"
+    assert (
+        auth.data["sqlstate"] == "28P01" and auth.data["exception_type"] == "InvalidPasswordError"
+    )
     assert "password authentication failed" in auth.summary and "ALTER ROLE" in auth.fix
     assert "not-the-password" not in report.to_json()
     assert report["db.server"].status is Status.SKIP
@@ -239,7 +266,9 @@ async def test_missing_password(scram: PostgresCluster) -> None:
 
 
 async def test_no_pg_hba_entry(scram: PostgresCluster) -> None:
-    auth = (await check(scram_url(scram, user="nohba", password="nohba-pass"), timeout=3.0))["db.auth"]
+    auth = (await check(scram_url(scram, user="nohba", password="nohba-pass"), timeout=3.0))[
+        "db.auth"
+    ]
     assert auth.cause == DbCause.NO_HBA_ENTRY and auth.data["sqlstate"] == "28000"
     assert "pg_hba.conf" in auth.summary and "pg_reload_conf" in auth.fix
 
@@ -278,13 +307,16 @@ async def test_tls_session_reported(tls: tuple[PostgresCluster, Path]) -> None:
 async def test_tls_certificate_not_trusted(tls: tuple[PostgresCluster, Path]) -> None:
     cluster, _ = tls
     system_bundle = "/etc/ssl/certs/ca-certificates.crt"
-    auth = (await check(cluster.url(query=f"?ssl=verify-ca&sslrootcert={system_bundle}"), timeout=3.0))["db.auth"]
+    auth = (
+        await check(cluster.url(query=f"?ssl=verify-ca&sslrootcert={system_bundle}"), timeout=3.0)
+    )["db.auth"]
     assert auth.cause == DbCause.CERT_VERIFY and "self-signed" in auth.summary
     assert "sslrootcert" in auth.fix
 
 
-async def test_tls_verify_without_root_cert(tls: tuple[PostgresCluster, Path], monkeypatch: pytest.MonkeyPatch,
-                                            tmp_path: Path) -> None:
+async def test_tls_verify_without_root_cert(
+    tls: tuple[PostgresCluster, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.postgresql/root.crt
     cluster, _ = tls
     auth = (await check(cluster.url(query="?ssl=verify-full"), timeout=3.0))["db.auth"]
@@ -301,7 +333,9 @@ async def test_tls_requested_but_server_has_none(pg_url: str) -> None:
 
 
 async def test_pool_headroom_counts_worker_processes(scram: PostgresCluster, pg_url: str) -> None:
-    tiny = (await pool_headroom(scram_url(scram), pool_size=2, max_overflow=1, processes=1))["db.pool"]
+    tiny = (await pool_headroom(scram_url(scram), pool_size=2, max_overflow=1, processes=1))[
+        "db.pool"
+    ]
     assert tiny.status is Status.OK and tiny.data["processes_fit"] == MAX_CONN // 3
     svc_default = (await pool_headroom(scram_url(scram)))["db.pool"]  # 5 + 10 > 6 slots
     assert svc_default.status is Status.WARN and svc_default.data["needed"] == 15
@@ -379,7 +413,10 @@ async def test_activity_masks_passwords_in_session_queries(pg_url: str) -> None:
     ("sql", "masked"),
     [
         ("ALTER ROLE a PASSWORD 'it''s'", "ALTER ROLE a PASSWORD '****'"),
-        ("create user b with password $$x y$$ valid until 'x'", "create user b with password '****' valid until 'x'"),
+        (
+            "create user b with password $$x y$$ valid until 'x'",
+            "create user b with password '****' valid until 'x'",
+        ),
         ("ALTER ROLE c ENCRYPTED PASSWORD $pw$a$b$pw$;", "ALTER ROLE c ENCRYPTED PASSWORD '****';"),
         ("ALTER ROLE d PASSWORD 'cut off", "ALTER ROLE d PASSWORD '****'"),
         ("SELECT password FROM t", "SELECT password FROM t"),
@@ -390,8 +427,12 @@ def test_sql_password_literals_are_masked(sql: str, masked: str) -> None:
 
 
 def test_sql_masking_is_linear() -> None:
-    for sql in ("password '" + "x" * 1_000_000, "password $a" * 100_000, "password 'a'' " * 100_000,
-                "PASSWORD " * 100_000):
+    for sql in (
+        "password '" + "x" * 1_000_000,
+        "password $a" * 100_000,
+        "password 'a'' " * 100_000,
+        "PASSWORD " * 100_000,
+    ):
         started = time.perf_counter()
         mask_sql_passwords(sql)
         assert time.perf_counter() - started < 2.0
@@ -428,7 +469,9 @@ async def test_registered_diagnose_check(pg_url: str) -> None:
     f = next(iter(skipped))
     assert f.status is Status.SKIP and "SQL_URL" in f.summary and f.cause == DbCause.NO_URL
     report = await builder({"DATABASE_URL": pg_url}, 2.0)  # type: ignore[misc]
-    assert report["db.auth"].status is Status.OK and report["db.url"].data["source"] == "DATABASE_URL"
+    assert (
+        report["db.auth"].status is Status.OK and report["db.url"].data["source"] == "DATABASE_URL"
+    )
 
 
 # -- notebook ---------------------------------------------------------------------------------
@@ -437,11 +480,22 @@ async def test_registered_diagnose_check(pg_url: str) -> None:
 @pytest.mark.notebook
 def test_notebook_runs_against_local_server(pg_url: str) -> None:
     secret = "Nb-Secret-pw-731"
-    nb = execute_notebook(NOTEBOOKS / "01_database.ipynb",
-                          env={"SQL_URL": pg_url, "SVC_NB_DEMO_PASSWORD": secret})
+    nb = execute_notebook(
+        NOTEBOOKS / "01_database.ipynb", env={"SQL_URL": pg_url, "SVC_NB_DEMO_PASSWORD": secret}
+    )
     text = notebook_text_outputs(nb)
-    for expected in ("db.url.password", "db.url.ssl", "db.tcp", "db.auth", "db.capacity",
-                     "db.pool", "processes_fit", "idle in transaction", "db.ssl", "rejected SSL"):
+    for expected in (
+        "db.url.password",
+        "db.url.ssl",
+        "db.tcp",
+        "db.auth",
+        "db.capacity",
+        "db.pool",
+        "processes_fit",
+        "idle in transaction",
+        "db.ssl",
+        "rejected SSL",
+    ):
         assert expected in text, expected
     assert secret not in text
     assert "Traceback" not in text

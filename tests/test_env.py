@@ -87,7 +87,7 @@ CASES: list[tuple[str, EnvFactory, dict[str, str], dict[str, str]]] = [
         "guide-names-only",
         _env(DATABASE_URL=PG, REDIS_URL="redis://127.0.0.1:6379/0", JWT_SECRET_KEY=STRONG, WEBHOOK_SECRET="whsec-guide-1"),
         {
-            "env.database_url": "warn/sql_url_missing",
+            "env.database_url": "fail/sql_url_missing",
             "env.cache_url": "ok",
             "env.jwt_secret": "warn/jwt_secret_dev_default",
             "env.webhook_secret": "warn/guide_name_ignored",
@@ -101,7 +101,7 @@ CASES: list[tuple[str, EnvFactory, dict[str, str], dict[str, str]]] = [
             "env.app_env": "ok",
             "env.jwt_secret": "fail/jwt_secret_missing",
             "env.cache_url": "warn/cache_in_memory",
-            "env.webhook_encryption_key": "warn/webhook_key_missing",
+            "env.webhook_encryption_key": "fail/webhook_key_missing",
             "env.job_queue": "warn/job_queue_in_memory",
         },
         {"env.jwt_secret": "MissingSecretError", "env.cache_url": "mem://"},
@@ -137,13 +137,13 @@ CASES: list[tuple[str, EnvFactory, dict[str, str], dict[str, str]]] = [
     (
         "file-variant",
         _with_file("DATABASE_URL_FILE", PG + "\n"),
-        {"env.database_url": "warn/sql_url_missing"},
+        {"env.database_url": "fail/sql_url_missing"},
         {"env.database_url": "DATABASE_URL_FILE"},
     ),
     (
         "file-points-nowhere",
         _with_file("SQL_URL_FILE", None),
-        {"env.files": "fail/secret_file_missing", "env.database_url": "warn/no_database_url"},
+        {"env.files": "fail/secret_file_missing", "env.database_url": "fail/no_database_url"},
         {"env.files": "does not exist"},
     ),
     (
@@ -353,7 +353,7 @@ CASES: list[tuple[str, EnvFactory, dict[str, str], dict[str, str]]] = [
     (
         "nothing-set",
         _env(),
-        {"env.app_env": "ok", "env.database_url": "warn/no_database_url", "env.cache_url": "ok",
+        {"env.app_env": "ok", "env.database_url": "fail/no_database_url", "env.cache_url": "ok",
          "env.jwt_secret": "warn/jwt_secret_dev_default", "env.job_queue": "ok", "env.cors": "skip/cors_not_configured"},
         {"env.jwt_secret": "development default"},
     ),

@@ -72,7 +72,7 @@ def test_notebook_07_getting_help() -> None:
     log_cell = next(c for c in nb.cells if c.cell_type == "code" and "enable_debug_logging(" in c.source)
     shown = cell_text(log_cell)
     assert shown.count("svc_infra.webhooks: delivering to https://hooks:****@127.0.0.1:9/receive") == 1
-    assert "myservice: Authorization: Bearer ****" in shown
+    assert "myservice: Authorization: ****" in shown  # the whole header value, scheme included
     assert "this line is not shown" not in text
     # The bug report from the refused connection, with real server versions.
     assert "# Bug report: ConnectionRefusedError" in text

@@ -176,8 +176,8 @@ def test_a_secret_printed_by_a_cell_is_masked_in_every_output(tmp_path: Path) ->
     result = svc_nb("run", str(nb_path), "-p", "DSN", dsn, "--out", "out", "--html", "report.html",
                     cwd=tmp_path, timeout=180)
     assert result.returncode == 0, result.stderr
-    executed, _ = _outputs(tmp_path / "out") if (tmp_path / "out" / "report.html").exists() else (
-        sorted((tmp_path / "out").glob("*.ipynb"))[0], None)
+    [executed] = list((tmp_path / "out").glob("*.ipynb"))  # the report went to --html
+    assert not list((tmp_path / "out").glob("*.html"))
     for path in (executed, tmp_path / "report.html"):
         text = path.read_text(encoding="utf-8")
         assert "pw-Leak-9f8e7d" not in text
@@ -196,7 +196,8 @@ def test_a_failing_cell_exits_1_names_the_cell_and_still_writes_the_report(tmp_p
     run = nbformat.read(executed, as_version=4).metadata["svc_nb"]["run"]
     assert run["failed_cell"]["index"] == 4 and run["cells_run"] == 3
     assert 'data-status="failed"' in html.read_text(encoding="utf-8")
-    assert "FAIL" in result.stderr.splitlines()[-2] or any("FAIL" in line for line in result.stderr.splitlines())
+    progress = [line for line in result.stderr.splitlines() if line.startswith("[")]
+    assert [line.split()[3] for line in progress] == ["ok", "ok", "ok", "FAIL"]  # cell 5 never ran
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -303,3 +304,25 @@ def _wait_for_contents(url: str, proc: subprocess.Popen[str], timeout: float = 9
         except OSError:
             time.sleep(0.3)
     raise TimeoutError(f"JupyterLab did not serve {url} within {timeout}s")
+
+
+def test_user_text_is_handled_in_linear_time() -> None:
+    from svc_nb.doctor._select import check_pattern
+    from svc_nb.runbook._execute import mask_values
+    from svc_nb.runbook._params import Parameter, convert
+
+    big = "a" * 1_000_000
+    started = time.perf_counter()
+    for text in (big + "!", "a." * 500_000 + "!", big):
+        with pytest.raises(ValueError):
+            notebook_for(text) if not text.endswith("a") else check_pattern(text)
+    with pytest.raises(ParameterTypeError):
+        convert(Parameter("LIMIT", "int", "3"), "9" * 1_000_000 + "x")
+    masked = mask_values({"outputs": [big + "s3cret" + big]}, ["s3cret"])
+    assert masked["outputs"][0].count("s3cret") == 0
+    assert time.perf_counter() - started < 2.0
+
+
+def test_parameters_for_a_notebook_without_a_parameters_cell_are_refused() -> None:
+    with pytest.raises(ParameterError, match="it has no cell tagged 'parameters'"):
+        build_injection({}, [("X", "1")])

@@ -226,6 +226,59 @@ def test_startup_failure_is_classified_like_the_rehearsal(monkeypatch: pytest.Mo
     assert "dependency" in redis_down["service.startup"].detail
 
 
+def _failing_startup(hook: Any) -> Any:
+    """A Starlette app whose lifespan start-up runs ``hook`` (a real dependency call)."""
+    from starlette.applications import Starlette
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> Any:
+        await hook()
+        yield
+
+    return Starlette(lifespan=lifespan)
+
+
+def test_startup_failures_name_config_or_dependency() -> None:
+    import asyncpg
+    from pydantic import BaseModel
+    from svc_infra.app.env import require_secret
+
+    async def secret() -> None:
+        require_secret(None, "SESSION_SECRET", environments=("local", "dev", "test", "prod"))
+
+    async def settings() -> None:
+        class Settings(BaseModel):
+            port: int
+
+        Settings(port="not-a-port")  # type: ignore[arg-type]
+
+    async def db_refused() -> None:
+        await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{closed_port()}/test", timeout=2)
+
+    async def db_missing() -> None:
+        await asyncpg.connect(LOCAL_PG_URL.rsplit("/", 1)[0] + "/svcnb_no_such_db", timeout=2)
+
+    async def redis_refused() -> None:
+        import redis.asyncio as redis
+
+        client = redis.Redis(port=closed_port())
+        try:
+            await client.ping()
+        finally:
+            await client.aclose()
+
+    expected = {
+        secret: "secret_required",
+        settings: "settings_rejected",
+        db_refused: "db_unreachable",
+        db_missing: "db_missing",
+        redis_refused: "cache_unreachable",
+    }
+    for hook, cause in expected.items():
+        report = check(_failing_startup(hook), timeout=5)
+        assert _verdict(report, "service.startup") == (Status.FAIL, cause), report
+
+
 def test_webhook_handler_that_verifies_raw_bytes(svc_infra_deliveries: Receiver) -> None:
     raw = asyncio.run(
         service.replay(service_app(webhook="raw"), svc_infra_deliveries, path=WEBHOOK_PATH)
@@ -544,13 +597,15 @@ def test_diagnose_includes_the_service_checks(
     assert report["service.cors.errors"].cause == "missing_on_error"
     without = asyncio.run(diagnose(environ={"PATH": env["PATH"]}, timeout=3.0))
     assert not [c for c in without.checks if c.startswith("service.")]
+    assert _verdict(without, "service") == (Status.SKIP, "not_configured")
 
 
 def test_doctor_checks_for_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = _write_target(tmp_path, monkeypatch)
     report = asyncio.run(service.doctor_checks(app=target, timeout=5.0))
     assert report["service.startup"].status is Status.OK
-    assert len(asyncio.run(service.doctor_checks(environ={}))) == 0
+    unset = asyncio.run(service.doctor_checks(environ={}))
+    assert unset.checks == ["service"] and unset["service"].cause == "not_configured"
     refused = asyncio.run(
         service.doctor_checks(url=f"http://127.0.0.1:{closed_port()}", timeout=2.0)
     )

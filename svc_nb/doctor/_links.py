@@ -38,6 +38,7 @@ GUIDE_PAGES: Mapping[str, str] = {
     "webhooks": "webhooks.md",
     "cors": "environment.md",
     "support": "getting-help.md",
+    "service": "service.md",
 }
 _CAUSES_PAGE = "causes.md"
 _codes_cache: dict[str, frozenset[str]] = {}

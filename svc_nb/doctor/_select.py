@@ -22,6 +22,7 @@ __all__ = [
     "UnknownSectionError",
     "check_pattern",
     "covers",
+    "import_sections",
     "known_sections",
 ]
 
@@ -72,7 +73,7 @@ def check_pattern(text: str, *, where: str = "") -> str:
         if pattern.split(".")[0] not in sections:
             place = f"{where}: " if where else ""
             raise UnknownSectionError(
-                f"{place}no section {pattern.split('.')[0]!r}: sections are {', '.join(sections)}"
+                f"{place}no section {pattern.split('.')[0]!r:.60}: sections are {', '.join(sections)}"
             )
     return pattern
 

@@ -41,8 +41,9 @@ def use_colour(stream: object = None) -> bool:
 def headline(result: DoctorResult) -> str:
     counts = result.counts()
     verdict = "OK" if result.ok else "FAIL"
+    level = " (warnings fail)" if result.fail_on == "warn" else ""
     return (
-        f"svc-nb doctor: {verdict} (fails on {result.fail_on}) — {counts['ok']} ok, "
+        f"svc-nb doctor: {verdict}{level} — {counts['ok']} ok, "
         f"{counts['warn']} warn, {counts['fail']} fail, {counts['skip']} skip, "
         f"{counts['silenced']} silenced"
     )

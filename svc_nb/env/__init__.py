@@ -16,8 +16,9 @@ from svc_nb.env._causes import EnvCause
 from svc_nb.env._checks import check_env
 from svc_nb.env._compare import Comparison, compare
 from svc_nb.env._cors_rules import CORS_ENTRY_POINTS, cors_settings
-from svc_nb.env._effective import effective
 from svc_nb.env._dotenv import EnvFileError, merged_environ, read_env_file
+from svc_nb.env._effective import effective
+from svc_nb.env._known_bad import PROVED_SVC_INFRA_VERSION
 from svc_nb.env._python import (
     KEY_PACKAGES,
     check_event_loop,
@@ -26,7 +27,6 @@ from svc_nb.env._python import (
     install_command,
     package_versions,
 )
-from svc_nb.env._rehearse import rehearse, rehearse_check
 from svc_nb.env._read import (
     CACHE_URL_VARS,
     DATABASE_URL_VARS,
@@ -43,6 +43,7 @@ from svc_nb.env._read import (
     resolve_job_queue,
     resolve_jwt_secret,
 )
+from svc_nb.env._rehearse import rehearse, rehearse_check
 
 __all__ = [
     "CACHE_URL_VARS",
@@ -53,24 +54,25 @@ __all__ = [
     "JWT_SECRET_VARS",
     "KEY_PACKAGES",
     "PROD_LIKE_ENVS",
+    "PROVED_SVC_INFRA_VERSION",
     "EnvCause",
     "EnvFileError",
     "Resolved",
     "app_environment",
     "check_env",
     "check_event_loop",
-    "cors_settings",
-    "effective",
     "check_python",
     "compare",
+    "cors_settings",
+    "effective",
     "in_notebook_kernel",
     "install_command",
     "job_queue_redis_url",
     "merged_environ",
     "package_versions",
     "read_env_file",
-    "rehearse",
     "register_env_secrets",
+    "rehearse",
     "resolve_cache_url",
     "resolve_database_url",
     "resolve_job_queue",

@@ -35,7 +35,9 @@ C = EnvCause
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET")
 LOG_FORMATS = ("plain", "json")
 _TRUE = ("1", "true", "yes", "on")  # ease._env_bool
-_PYDANTIC_BOOL = frozenset({"1", "on", "t", "true", "y", "yes", "0", "off", "f", "false", "n", "no"})
+_PYDANTIC_BOOL = frozenset(
+    {"1", "on", "t", "true", "y", "yes", "0", "off", "f", "false", "n", "no"}
+)
 _OBS_FIELDS = ("METRICS_ENABLED", "METRICS_PATH", "METRICS_DEFAULT_BUCKETS")
 _OBS_FILE = ("obs", "settings.py")
 _MODULE_NAME = "_svc_nb_svc_infra_obs_settings"
@@ -142,7 +144,9 @@ def _build(path: Path) -> Any:
         class _GivenEnv(EnvSettingsSource):
             def _load_env_vars(self) -> Mapping[str, str | None]:
                 given = _GIVEN.get()
-                return dict(given) if self.case_sensitive else {k.lower(): v for k, v in given.items()}
+                return (
+                    dict(given) if self.case_sensitive else {k.lower(): v for k, v in given.items()}
+                )
 
         class _Probe(base):  # type: ignore[misc, valid-type]
             @classmethod

@@ -25,7 +25,7 @@ _CANNOT_RUN_CAUSES = frozenset(
 )
 
 
-class _UsageError(Exception):
+class _UsageError(SvcNbError):
     pass
 
 

@@ -89,5 +89,3 @@ def cors_settings(env: Mapping[str, str], entry_point: str) -> dict[str, Any] | 
     if entry_point == "easy_service_app":
         return _easy_service_app_cors(env)
     raise ValueError(f"unknown CORS entry point {entry_point!r}; one of {CORS_ENTRY_POINTS}")
-
-

@@ -26,14 +26,28 @@ FAIL, WARN = Status.FAIL, Status.WARN
 # asyncpg.connect()'s keywords (0.29-0.30) and the ones SQLAlchemy's dialect pops first.
 ASYNCPG_CONNECT_PARAMS = frozenset(
     {
-        "passfile", "service", "servicefile", "timeout", "statement_cache_size",
-        "max_cached_statement_lifetime", "max_cacheable_statement_size", "command_timeout",
-        "ssl", "direct_tls", "connection_class", "record_class", "server_settings",
-        "target_session_attrs", "krbsrvname", "gsslib",
-        "async_fallback", "async_creator_fn", "prepared_statement_cache_size",
+        "passfile",
+        "service",
+        "servicefile",
+        "timeout",
+        "statement_cache_size",
+        "max_cached_statement_lifetime",
+        "max_cacheable_statement_size",
+        "command_timeout",
+        "ssl",
+        "direct_tls",
+        "connection_class",
+        "record_class",
+        "server_settings",
+        "target_session_attrs",
+        "krbsrvname",
+        "gsslib",
+        "async_fallback",
+        "async_creator_fn",
+        "prepared_statement_cache_size",
         "prepared_statement_name_func",
     }
-)  # fmt: skip
+)
 # What a libpq parameter is called for asyncpg, where it has a name there.
 _ASYNCPG_NAME = {"sslmode": "ssl", "connect_timeout": "timeout"}
 _FORCE_DRIVERS = ("psycopg", "psycopg2")
@@ -129,16 +143,19 @@ def _statement_timeout(env: Mapping[str, str]) -> Finding | None:
             "",
             "Unset DB_STATEMENT_TIMEOUT_MS.",
         )
-    return explain(
-        "env.db_settings", C.STATEMENT_TIMEOUT_BREAKS_REQUESTS, EXPLAIN, value=value
-    )
+    return explain("env.db_settings", C.STATEMENT_TIMEOUT_BREAKS_REQUESTS, EXPLAIN, value=value)
 
 
 def _ignored(summary: str, why: str, fix: str, **data: object) -> Finding:
     return explain(
-        "env.db_settings", C.DB_SETTING_IGNORED, EXPLAIN, summary=summary, why=why, fix=fix,
+        "env.db_settings",
+        C.DB_SETTING_IGNORED,
+        EXPLAIN,
+        summary=summary,
+        why=why,
+        fix=fix,
         data=data,
-    )  # fmt: skip
+    )
 
 
 def _cli_settings(env: Mapping[str, str]) -> list[Finding]:
@@ -148,9 +165,13 @@ def _cli_settings(env: Mapping[str, str]) -> list[Finding]:
     if raw is not None and _int(raw) is None:
         problems.append(
             explain(
-                "env.db_settings", C.DB_SETTING_INVALID, EXPLAIN,
-                name="DB_CONNECT_TIMEOUT", value=clip(raw, 40), example="10",
-            )  # fmt: skip
+                "env.db_settings",
+                C.DB_SETTING_INVALID,
+                EXPLAIN,
+                name="DB_CONNECT_TIMEOUT",
+                value=clip(raw, 40),
+                example="10",
+            )
         )
     mode_var = next((n for n in _SSLMODE_VARS if env.get(n)), None)
     # Only an explicit +asyncpg keeps the CLI on asyncpg; a bare postgresql:// URL gets a

@@ -20,7 +20,7 @@ from svc_nb.env._explanations import combine
 from svc_nb.env._known_bad import PROVED_SVC_INFRA_VERSION
 from svc_nb.env._read import app_environment, resolve_jwt_secret
 
-__all__ = ["DEV_SECRET_CHECKS", "DEV_DEFAULTS"]
+__all__ = ["DEV_DEFAULTS", "DEV_SECRET_CHECKS"]
 
 C = EnvCause
 #: Where svc-infra falls back to a public default, and which variables would replace it.
@@ -88,7 +88,7 @@ def _check_dev_secrets(env: dict[str, str], prod_like: bool) -> Finding | None:
             "anyone. No variable changes it.",
             fix="Do not rely on e-mail verification as proof of ownership; mount your own "
             "verify/reset routes with a real secret, or upgrade svc-infra once it is fixed.",
-            data={"secret": "unused"},
+            data={"svc_infra_version": PROVED_SVC_INFRA_VERSION},
         )
     )
     return combine("env.dev_secrets", "secrets svc-infra supplies itself", problems)

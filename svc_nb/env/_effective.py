@@ -196,4 +196,3 @@ def _session_cookie_secure(env: Mapping[str, str]) -> bool:
     """``AuthSettings.session_cookie_secure`` (pydantic's bool words; default False)."""
     value = next((v for k, v in env.items() if k.upper() == "AUTH_SESSION_COOKIE_SECURE"), None)
     return value is not None and value.strip().lower() in _PYDANTIC_TRUE
-

@@ -90,9 +90,13 @@ def _store_problems(env: Mapping[str, str], prod_like: bool) -> list[Finding]:
         if raw and backend == "memory" and raw.lower() != "memory":
             problems.append(
                 explain(
-                    "env.webhook_stores", C.STORE_BACKEND_UNKNOWN, EXPLAIN,
-                    name=name, value=clip(raw, 40), what=what,
-                )  # fmt: skip
+                    "env.webhook_stores",
+                    C.STORE_BACKEND_UNKNOWN,
+                    EXPLAIN,
+                    name=name,
+                    value=clip(raw, 40),
+                    what=what,
+                )
             )
         elif backend == "memory" and prod_like and what == "outbox":
             problems.append(
@@ -129,16 +133,24 @@ def _check_job_timeouts(env: dict[str, str], prod_like: bool) -> Finding | None:
     bound, source = job_time_bound(env)
     redis_queue = resolve_job_queue(env) is not None
     if redis_queue and not bound <= JOB_VISIBILITY_TIMEOUT_S:
-        shown = "without limit" if math.isinf(bound) or math.isnan(bound) else f"up to {format_duration(bound)}"
+        shown = (
+            "without limit"
+            if math.isinf(bound) or math.isnan(bound)
+            else f"up to {format_duration(bound)}"
+        )
         problems.append(
             explain("env.job_timeouts", C.DUPLICATE_DELIVERIES, EXPLAIN, bound=shown, source=source)
         )
     if not raw and not problems:
         return None
     data = {"bound_s": bound if math.isfinite(bound) else None, "bound_source": source}
-    summary = f"a delivery job runs at most {format_duration(bound)} ({source})" if math.isfinite(bound) else "delivery jobs are not bounded"
+    summary = (
+        f"a delivery job runs at most {format_duration(bound)} ({source})"
+        if math.isfinite(bound)
+        else "delivery jobs are not bounded"
+    )
     if not problems:
-        return ok("env.job_timeouts", summary, **data)
+        return ok("env.job_timeouts", summary, "", **data)
     return combine("env.job_timeouts", summary, problems, **data)
 
 

@@ -96,7 +96,9 @@ def _get(env: Mapping[str, str], name: str) -> str:
 
 def _names(provider: str) -> list[tuple[str, str]]:
     """(client id variable, client secret variable) pairs svc-infra reads for a provider."""
-    pairs = [(f"AUTH_{_AUTH_FIELDS[provider]}_CLIENT_ID", f"AUTH_{_AUTH_FIELDS[provider]}_CLIENT_SECRET")]
+    pairs = [
+        (f"AUTH_{_AUTH_FIELDS[provider]}_CLIENT_ID", f"AUTH_{_AUTH_FIELDS[provider]}_CLIENT_SECRET")
+    ]
     prefixes = [f"CONNECT_{provider.upper()}", *_CONNECT_LEGACY[provider]]
     pairs += [(f"{p}_CLIENT_ID", f"{p}_CLIENT_SECRET") for p in prefixes]
     return pairs
@@ -161,9 +163,13 @@ def _redirect_problem(env: Mapping[str, str]) -> Finding | None:
     shown = clip(url, 80)
     if not hostname or (host_port not in allowed and hostname not in allowed):
         return explain(
-            "env.oauth_redirect", C.REDIRECT_NOT_ALLOWED, EXPLAIN,
-            url=shown, hosts=", ".join(hosts[:10]), host=hostname or "HOST",
-        )  # fmt: skip
+            "env.oauth_redirect",
+            C.REDIRECT_NOT_ALLOWED,
+            EXPLAIN,
+            url=shown,
+            hosts=", ".join(hosts[:10]),
+            host=hostname or "HOST",
+        )
     if _get(env, "AUTH_SESSION_COOKIE_SECURE").strip().lower() in _TRUE and parts.scheme != "https":
         return explain("env.oauth_redirect", C.REDIRECT_HTTPS_REQUIRED, EXPLAIN, url=shown)
     return None
@@ -183,7 +189,7 @@ def _check_oauth_redirect(env: dict[str, str], prod_like: bool) -> Finding | Non
     summary = f"after OAuth login ({', '.join(providers)}) svc-infra redirects to {clip(url, 80)}"
     data = {"providers": providers, "allowed_hosts": allowed_redirect_hosts(env)[:20]}
     if not problems:
-        return ok("env.oauth_redirect", summary, **data)
+        return ok("env.oauth_redirect", summary, "", **data)
     return combine("env.oauth_redirect", summary, problems, **data)
 
 
@@ -202,9 +208,13 @@ def _check_oauth_providers(env: dict[str, str], prod_like: bool) -> Finding | No
             missing = _names(provider)[0][1 if ids else 0]
             problems.append(
                 explain(
-                    "env.oauth_providers", C.PROVIDER_CREDENTIALS_INCOMPLETE, EXPLAIN,
-                    provider=provider, present=present, missing=missing,
-                )  # fmt: skip
+                    "env.oauth_providers",
+                    C.PROVIDER_CREDENTIALS_INCOMPLETE,
+                    EXPLAIN,
+                    provider=provider,
+                    present=present,
+                    missing=missing,
+                )
             )
     providers = configured_providers(env)
     if not problems and not providers:

@@ -147,7 +147,7 @@ async def run_child(
     try:
         await asyncio.wait_for(asyncio.shield(readers), timeout)
         run.returncode = await asyncio.wait_for(proc.wait(), max(0.5, timeout / 10))
-    except (TimeoutError, asyncio.TimeoutError):
+    except TimeoutError:
         run.timed_out = run.result is None
         _kill_group(proc)
     finally:
@@ -232,4 +232,3 @@ async def rehearse_check(environ: Mapping[str, str], timeout: float) -> list[Fin
             )
         ]
     return list(report)
-

@@ -123,7 +123,7 @@ EXPLAIN: dict[EnvCause, Explanation] = {
         FAIL,
         "the rehearsal process died without a result (exit code {returncode})",
         "Last phase reached: {phase}. Its error output ends with:\n{stderr}",
-        "Run `python -c \"import svc_infra\"` in the same environment to see the error, or "
+        'Run `python -c "import svc_infra"` in the same environment to see the error, or '
         "report it with svc_nb.support.bug_report().",
     ),
 }

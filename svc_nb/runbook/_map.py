@@ -18,11 +18,12 @@ from svc_nb._exceptions import ArgumentValueError
 __all__ = ["NOTEBOOK_SECTIONS", "NotebookRef", "UnknownCheckError", "notebook_for"]
 
 _DB, _REDIS, _OAUTH = "01_database.ipynb", "02_redis.ipynb", "03_oauth.ipynb"
-_QUICK, _JWT, _HOOKS, _ENV = (
+_QUICK, _JWT, _HOOKS, _ENV, _SERVICE = (
     "00_quick_diagnostics.ipynb",
     "04_jwt.ipynb",
     "05_webhooks.ipynb",
     "06_environment.ipynb",
+    "08_service.ipynb",
 )
 
 # check-id prefix -> (notebook file, the markdown heading of the section, without the #s).
@@ -80,6 +81,13 @@ NOTEBOOK_SECTIONS: dict[str, tuple[str, str]] = {
     "webhooks.attempts": (_HOOKS, "4. A batch to a flaky endpoint"),
     "webhooks.queue": (_HOOKS, "6. svc-infra's delivery queue in Redis"),
     "cors": (_ENV, "4. CORS errors in the browser"),
+    "service": (_SERVICE, "Your own service"),
+    "service.startup": (_SERVICE, "2. Start-up: configuration or dependency?"),
+    "service.health": (_SERVICE, "2. Start-up: configuration or dependency?"),
+    "service.cors": (_SERVICE, "3. CORS on the app's real routes"),
+    "service.oauth": (_SERVICE, "4. The OAuth redirect URI behind a TLS proxy"),
+    "service.session_cookie": (_SERVICE, "5. The session cookie that never comes back"),
+    "service.auth": (_SERVICE, "6. The JWT the app issues"),
 }
 
 _CHECK_ID = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*")

@@ -13,7 +13,6 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from svc_nb._notebook_copy import copy_notebooks, rewrite_notebook
 from svc_nb.runbook._map import NotebookRef, notebook_for
@@ -32,7 +31,7 @@ class OpenPlan:
     command: list[str]
     url_path: str  # lab/tree/NOTEBOOK#section, relative to the server's base URL
     env: dict[str, str]  # the server's (and so the kernel's) environment additions
-    parameters: dict[str, Any]  # what the injected cell sets, secrets as where they come from
+    parameters: list[str]  # what the injected cell sets (NAME = value), secrets as where from
     copy_actions: list[tuple[Path, str]]
 
 
@@ -76,6 +75,6 @@ def prepare_open(
         command=command,
         url_path=f"lab/tree/{ref.url_path()}",
         env=injection.kernel_env,
-        parameters=injection.shown,
+        parameters=injection.lines(),
         copy_actions=actions,
     )

@@ -19,7 +19,7 @@ import ast
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from svc_nb._exceptions import ArgumentTypeError, ArgumentValueError
@@ -276,6 +276,29 @@ class Injection:
     kernel_env: dict[str, str]  # SVC_NB_PARAM_<NAME> -> a secret's value
     secrets: tuple[str, ...]  # the secret values, to mask wherever they might surface
 
+    def lines(self) -> list[str]:
+        """``NAME = value`` per parameter set; a secret as where it comes from."""
+        return [
+            f"{name} {value}" if name in self.secret_names else f"{name} = {value!r}"
+            for name, value in self.shown.items()
+        ]
+
+    @property
+    def secret_names(self) -> frozenset[str]:
+        return frozenset(
+            name for name, value in self.shown.items() if isinstance(value, _SecretNote)
+        )
+
+
+class _SecretNote(str):
+    """What a secret parameter shows instead of its value: where the kernel reads it."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, variable: str) -> _SecretNote:
+        return cls(f"(secret, from ${variable})")
+
 
 def _secret_line(name: str, kind: str, variable: str) -> str:
     read = f"os.environ[{variable!r}]"
@@ -284,6 +307,63 @@ def _secret_line(name: str, kind: str, variable: str) -> str:
     if kind in ("int", "float"):
         return f"{name} = {kind}({read})"
     return f"{name} = json.loads({read})"
+
+
+def _given_lines(
+    declared: Mapping[str, Parameter], given: Sequence[tuple[str, str]], into: _Lines
+) -> None:
+    for name, text in given:
+        parameter = declared.get(name)
+        if parameter is None:
+            known = ", ".join(declared) or "none (it has no cell tagged 'parameters')"
+            raise ParameterError(
+                f"the notebook declares no parameter {name!r}; it declares: {known}"
+            )
+        value = convert(parameter, text)
+        if _holds_secret(name, text):
+            variable = SECRET_ENV_PREFIX + name
+            into.kernel_env[variable] = text if parameter.kind == "str" else json.dumps(value)
+            into.secret(name, parameter.kind, variable, text)
+        else:
+            into.value(name, value)
+
+
+def _environment_lines(
+    declared: Mapping[str, Parameter], environ: Mapping[str, str], into: _Lines
+) -> None:
+    for parameter in declared.values():
+        if parameter.name in into.shown or not parameter.env or parameter.env not in environ:
+            continue
+        text = str(environ[parameter.env])
+        if _holds_secret(parameter.name, text):
+            # By reference, so the value stays in the environment; a secret of another
+            # shape is left to the notebook's own default, which reads it too.
+            if parameter.kind in ("str", "int", "float"):
+                into.secret(parameter.name, parameter.kind, parameter.env, text)
+            continue
+        try:
+            into.value(parameter.name, convert(parameter, text))
+        except ParameterTypeError:
+            continue  # the notebook's own default reads it and says what is wrong
+
+
+@dataclass
+class _Lines:
+    """The injected cell being built."""
+
+    lines: list[str] = field(default_factory=list)
+    shown: dict[str, Any] = field(default_factory=dict)
+    kernel_env: dict[str, str] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)
+
+    def value(self, name: str, value: Any) -> None:
+        self.lines.append(f"{name} = {value!r}")
+        self.shown[name] = value
+
+    def secret(self, name: str, kind: str, variable: str, text: str) -> None:
+        self.lines.append(_secret_line(name, kind, variable))
+        self.shown[name] = _SecretNote.of(variable)
+        self.secrets.append(text)
 
 
 def build_injection(
@@ -300,51 +380,18 @@ def build_injection(
     Raises :class:`ParameterError` for an undeclared name and
     :class:`ParameterTypeError` for a value of the wrong type.
     """
-    lines: list[str] = []
-    shown: dict[str, Any] = {}
-    kernel_env: dict[str, str] = {}
-    secrets: list[str] = []
-    for name, text in given:
-        parameter = declared.get(name)
-        if parameter is None:
-            known = ", ".join(declared) or "none (it has no cell tagged 'parameters')"
-            raise ParameterError(
-                f"the notebook declares no parameter {name!r}; it declares: {known}"
-            )
-        value = convert(parameter, text)
-        if _holds_secret(name, text):
-            variable = SECRET_ENV_PREFIX + name
-            kernel_env[variable] = text if parameter.kind == "str" else json.dumps(value)
-            secrets.append(text)
-            lines.append(_secret_line(name, parameter.kind, variable))
-            shown[name] = f"(secret, from ${variable})"
-        else:
-            lines.append(f"{name} = {value!r}")
-            shown[name] = value
-    for parameter in declared.values() if from_env is not None else ():
-        if parameter.name in shown or not parameter.env or parameter.env not in (from_env or {}):
-            continue
-        text = str((from_env or {})[parameter.env])
-        if _holds_secret(parameter.name, text) and parameter.kind in ("str", "int", "float"):
-            secrets.append(text)
-            lines.append(_secret_line(parameter.name, parameter.kind, parameter.env))
-            shown[parameter.name] = f"(secret, from ${parameter.env})"
-            continue
-        try:
-            value = convert(parameter, text)
-        except ParameterTypeError:
-            continue  # the notebook's own default reads it and says what is wrong
-        if _holds_secret(parameter.name, text):
-            continue  # a secret of a shape we cannot read back by reference: leave it to the notebook
-        lines.append(f"{parameter.name} = {value!r}")
-        shown[parameter.name] = value
+    built = _Lines()
+    _given_lines(declared, given, built)
+    if from_env is not None:
+        _environment_lines(declared, from_env, built)
     header = ["# Parameters"]
-    body = "\n".join(lines)
+    body = "\n".join(built.lines)
     if "os.environ[" in body:
         header.append("import os")
     if "json.loads(" in body:
         header.append("import json")
-    return Injection("\n".join([*header, *lines]) + "\n", shown, kernel_env, tuple(secrets))
+    source = "\n".join([*header, *built.lines]) + "\n"
+    return Injection(source, built.shown, built.kernel_env, tuple(built.secrets))
 
 
 def inject(nb: Any, source: str) -> int:

@@ -28,13 +28,17 @@ class ServiceCause(CauseEnum):
     STARTUP_TIMEOUT = "startup_timeout", "the lifespan start-up did not finish within the timeout"
     STARTUP_FAILED = "startup_failed", "the lifespan start-up raised"
     MISSING_ENV_VAR = "missing_env_var", "start-up needs an environment variable that is not set"
-    MISSING_SECRET = "missing_secret", "a secret svc-infra requires in this environment is not set"
-    SETTINGS_INVALID = "settings_invalid", "a setting has a value svc-infra cannot parse"
+    SECRET_REQUIRED = (
+        "secret_required",
+        "a secret svc-infra requires in a production-like APP_ENV is not set",
+    )
+    SETTINGS_REJECTED = "settings_rejected", "svc-infra's settings reject a variable's value"
     MODULE_MISSING = "module_missing", "a package the app imports is not installed"
     DB_UNREACHABLE = "db_unreachable", "start-up could not connect to the database"
     DB_AUTH_FAILED = "db_auth_failed", "the database refused the user name or password"
     DB_MISSING = "db_missing", "the database named in the URL does not exist"
     CACHE_UNREACHABLE = "cache_unreachable", "start-up could not reach Redis (the cache or queue)"
+    NOT_CONFIGURED = "not_configured", "neither SVC_NB_APP nor SVC_NB_SERVICE_URL names a service"
     NOT_STARTED = "not_started", "not checked: the app did not start"
     NOT_IN_PROCESS = "not_in_process", "only observable with the app in process, not over HTTP"
     UNREACHABLE = "unreachable", "not checked: the service did not answer over HTTP"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from svc_nb._report import Report
+from svc_nb._report import Finding, Report, Status
 from svc_nb._validate import DEFAULT_HTTP_TIMEOUT_S, check_timeout
 from svc_nb.cors._rules import split_header_list
+from svc_nb.service._causes import ServiceCause
 from svc_nb.service._check import check
 
 __all__ = ["diagnose_service", "doctor_checks"]
@@ -27,7 +28,8 @@ async def doctor_checks(
     """The service checks for ``svc-nb doctor --app pkg.module:app`` / ``--url https://…``.
 
     Without ``app`` and ``url``, ``SVC_NB_APP`` then ``SVC_NB_SERVICE_URL`` are read
-    from ``environ`` (default ``os.environ``); with neither, the report is empty.
+    from ``environ`` (default ``os.environ``); with neither, the report holds one
+    ``service`` skip saying how to name the service.
     ``SVC_NB_ORIGIN`` names the front end's origin and ``SVC_NB_REDIRECT_URIS``
     (comma-separated) what is registered at the OAuth provider.
     """
@@ -37,7 +39,16 @@ async def doctor_checks(
         app or url or env.get("SVC_NB_APP", "").strip() or env.get("SVC_NB_SERVICE_URL", "").strip()
     )
     if not target:
-        return Report([], title="svc_nb service")
+        skipped = Finding(
+            "service",
+            Status.SKIP,
+            "SVC_NB_APP / SVC_NB_SERVICE_URL not set: the service itself is not checked",
+            detail="svc_nb checks the app when it can import it or reach its URL.",
+            fix="Set SVC_NB_APP=your_package.main:app (or SVC_NB_SERVICE_URL=http://…), or run "
+            "svc-nb doctor --app your_package.main:app.",
+            cause=ServiceCause.NOT_CONFIGURED,
+        )
+        return Report([skipped], title="svc_nb service")
     origin = env.get("SVC_NB_ORIGIN", "").strip() or None
     registered = split_header_list(env.get("SVC_NB_REDIRECT_URIS"))
     return await check(target, origin=origin, redirect_uris=registered, timeout=timeout)

@@ -20,6 +20,7 @@ from svc_nb.service._causes import ServiceCause as C
 __all__ = ["STARTUP_EXPLAIN", "classify_exception"]
 
 _CHAIN_LIMIT = 8
+_FRAME_LIMIT = 64
 _TEXT_CHARS = 600
 _F = Status.FAIL
 _DEPENDENCY = "It is a dependency, not the app: "
@@ -32,7 +33,7 @@ STARTUP_EXPLAIN: dict[C, Explanation] = {
         "Set {name} in the service's environment (svc-infra's database URL is SQL_URL; "
         "DATABASE_URL alone is not read at run time).",
     ),
-    C.MISSING_SECRET: Explanation(
+    C.SECRET_REQUIRED: Explanation(
         _F,
         "{when} failed: a required secret is not set ({error_type})",
         "{error}\nIn APP_ENV prod, staging, test, uat or preview svc-infra refuses its "
@@ -40,7 +41,7 @@ STARTUP_EXPLAIN: dict[C, Explanation] = {
         "Set the secret it names (AUTH_JWT__SECRET for JWTs, SESSION_SECRET for sessions), "
         "e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(48))'`.",
     ),
-    C.SETTINGS_INVALID: Explanation(
+    C.SETTINGS_REJECTED: Explanation(
         _F,
         "{when} failed: a setting has a value svc-infra cannot parse",
         "{error}\nsvc-infra loads its settings when it is imported, so one malformed variable "
@@ -88,11 +89,30 @@ STARTUP_EXPLAIN: dict[C, Explanation] = {
 
 @dataclass(frozen=True)
 class _Seen:
-    """One exception of the chain: its class names (with bases), module and text."""
+    """One exception of the chain: its class names (with bases), module, text, and the
+    libraries its traceback went through (a refused connect is a plain OSError)."""
 
     names: frozenset[str]
     module: str
     text: str
+    libraries: frozenset[str]
+
+
+_DB_LIBRARIES = frozenset({"asyncpg", "sqlalchemy", "psycopg", "psycopg2"})
+_CACHE_LIBRARIES = frozenset({"redis", "cashews"})
+_NETWORK = frozenset({"OSError", "ConnectionError", "TimeoutError", "OperationalError"})
+
+
+def _libraries(exc: BaseException) -> frozenset[str]:
+    found: set[str] = set()
+    tb = exc.__traceback__
+    for _ in range(_FRAME_LIMIT):
+        if tb is None:
+            break
+        parts = tb.tb_frame.f_code.co_filename.replace("\\", "/").split("/")
+        found.update(p for p in parts if p in _DB_LIBRARIES or p in _CACHE_LIBRARIES)
+        tb = tb.tb_next
+    return frozenset(found)
 
 
 def _chain(exc: BaseException) -> list[_Seen]:
@@ -102,7 +122,8 @@ def _chain(exc: BaseException) -> list[_Seen]:
         if current is None:
             break
         names = frozenset(k.__name__ for k in type(current).__mro__)
-        seen.append(_Seen(names, type(current).__module__, str(current)[:_TEXT_CHARS]))
+        text = str(current)[:_TEXT_CHARS]
+        seen.append(_Seen(names, type(current).__module__, text, _libraries(current)))
         current = current.__cause__ or current.__context__
     return seen
 
@@ -152,22 +173,21 @@ def _db_missing(seen: _Seen) -> dict[str, Any] | None:
 
 
 def _cache(seen: _Seen) -> dict[str, Any] | None:
-    if seen.module.startswith("redis") and "ConnectionError" in seen.names:
+    if "Cache readiness probe failed" in seen.text:
         return {}
-    return {} if "Cache readiness probe failed" in seen.text else None
+    from_cache = seen.module.startswith("redis") or bool(seen.libraries & _CACHE_LIBRARIES)
+    return {} if from_cache and seen.names & _NETWORK else None
 
 
 def _db_unreachable(seen: _Seen) -> dict[str, Any] | None:
-    from_db = seen.module.startswith(("asyncpg", "sqlalchemy", "psycopg"))
-    if from_db and seen.names & {"OSError", "ConnectionError", "TimeoutError", "OperationalError"}:
-        return {}
-    return None
+    from_db = seen.module.startswith(tuple(_DB_LIBRARIES)) or bool(seen.libraries & _DB_LIBRARIES)
+    return {} if from_db and seen.names & _NETWORK else None
 
 
 # First rule that matches any exception of the chain wins; configuration before dependencies.
 _RULES: tuple[tuple[C, Callable[[_Seen], dict[str, Any] | None]], ...] = (
-    (C.MISSING_SECRET, _missing_secret),
-    (C.SETTINGS_INVALID, _settings),
+    (C.SECRET_REQUIRED, _missing_secret),
+    (C.SETTINGS_REJECTED, _settings),
     (C.MISSING_ENV_VAR, _missing_env),
     (C.MODULE_MISSING, _module_missing),
     (C.DB_AUTH_FAILED, _db_auth),

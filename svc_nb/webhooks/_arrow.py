@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = [
+    "MIN_TIMEOUT_S",
     "AdbcUnavailable",
     "adbc_available",
     "fetch_arrow",
@@ -52,6 +53,10 @@ _LIBPQ_PARAMS = frozenset(
         "service",
     }
 )
+
+
+# libpq's connect_timeout counts whole seconds from 2: below that the asyncpg path runs.
+MIN_TIMEOUT_S = 2.0
 
 
 class AdbcUnavailable(Exception):
@@ -132,8 +137,9 @@ def _typed_column(name: str, column: pa.ChunkedArray) -> pa.ChunkedArray | None:
             return None
         # Naive times are read as UTC, as the pandas path does.
         return column.cast(pa.timestamp("us", tz="UTC"), safe=False)
-    if not (pa.types.is_integer(kind) or name == "duration_ms"):
-        return None
+    numeric = pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_decimal(kind)
+    if not (pa.types.is_integer(kind) or (name == "duration_ms" and numeric)):
+        return None  # text, or PostgreSQL numeric (an opaque extension type): pandas parses it
     low, high = (v.as_py() for v in pc.min_max(column).values())
     if name == "attempt":
         if column.null_count or (low is not None and (low < 1 or high > 1_000_000)):
@@ -144,8 +150,7 @@ def _typed_column(name: str, column: pa.ChunkedArray) -> pa.ChunkedArray | None:
             return None
         # int16 marks the column for pandas' nullable Int64 (attempt keeps numpy int64).
         return column.cast(pa.int16())
-    numeric = pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_decimal(kind)
-    if not numeric or (low is not None and (low < 0 or high == math.inf)):
+    if low is not None and (low < 0 or high == math.inf):
         return None
     return column.cast(pa.float64())
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -229,12 +230,17 @@ def load_attempts(
                 "a SQL source needs both url= (postgresql://...) and sql= (SELECT ...)"
             )
         origin = f"query on {mask_url(url)}"
+        started = time.monotonic()
         fast = _load_arrow(url, sql, timeout, columns, origin)
         if fast is not None:
             return fast
         from svc_nb._runtime import run
 
-        raw = run(_fetch_sql(url, sql, timeout))
+        # What an ADBC connect that failed already spent comes out of the same budget.
+        left = timeout - (time.monotonic() - started)
+        if left <= 0:
+            raise AttemptsError(f"query on {mask_url(url)} did not finish within {timeout:g} s")
+        raw = run(_fetch_sql(url, sql, left))
     elif isinstance(source, pd.DataFrame):
         raw = source.copy()
         origin = "DataFrame"
@@ -362,8 +368,8 @@ def _load_arrow(
     """The ADBC fast path (see ``_arrow``); None when ADBC is not installed or cannot connect."""
     from svc_nb.webhooks import _arrow
 
-    if not _arrow.adbc_available():
-        return None
+    if not _arrow.adbc_available() or timeout < _arrow.MIN_TIMEOUT_S:
+        return None  # libpq cannot bound a connect by less than two seconds; asyncpg can
     try:
         table = _arrow.fetch_arrow(url, sql, timeout)
     except _arrow.AdbcUnavailable:

@@ -143,7 +143,7 @@ def verify(
     used = scheme or detect_in(h)
     if used is None:
         return Report([no_scheme_finding(h)], title=TITLE)
-    usable = [s for s in secrets if s]
+    usable = secrets if all(secrets) else [s for s in secrets if s]
     if not usable:
         return Report(
             [signature_finding(WebhooksCause.EMPTY_SECRET, data={"scheme": used})], title=TITLE

@@ -105,9 +105,7 @@ class AttemptSummary(ReprMixin):
         )
 
     def __str__(self) -> str:
-        return "\n\n".join(
-            [self.headline(), self.totals.to_string(index=False), str(self.report)]
-        )
+        return "\n\n".join([self.headline(), self.totals.to_string(index=False), str(self.report)])
 
     def __repr__(self) -> str:
         return f"<AttemptSummary {self.headline()!r}>"
@@ -174,9 +172,9 @@ def _findings(
         )
     ]
     if advice:
-        what = " and ".join(
-            "delivery and attempt" if ", " in s.split("(")[-1] else "the time column"
-            for s in advice
+        what = " or ".join(
+            "(delivery, attempt)" if ", " in statement.rsplit("(", 1)[-1] else "the start time"
+            for statement in advice
         )
         findings.append(
             explain(
@@ -191,7 +189,13 @@ def _findings(
         )
     if summary["engine"] != "pandas" and not summary["percentiles"]:
         findings.append(
-            explain(CHECK, WebhooksCause.NO_PERCENTILES, _ADVICE, dialect=dialect, data={})
+            explain(
+                "webhooks.attempts.percentiles",
+                WebhooksCause.NO_PERCENTILES,
+                _ADVICE,
+                dialect=dialect,
+                data={"dialect": dialect},
+            )
         )
     return findings
 
@@ -202,9 +206,9 @@ def _source_kind(source: Any, url: Any, table: Any, sql: Any) -> tuple[Any, str 
         url, sql = source
         source = None
     database = url if url is not None else None
-    if source is not None and (isinstance(source, str) and "://" in source):
-        database = source
-    elif source is not None and type(source).__module__.startswith("sqlalchemy"):
+    if (source is not None and (isinstance(source, str) and "://" in source)) or (
+        source is not None and type(source).__module__.startswith("sqlalchemy")
+    ):
         database = source
     if database is None:
         if table is not None or sql is not None:

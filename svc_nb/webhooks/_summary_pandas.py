@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from svc_nb.webhooks._summary_sql import BINS_PER_E, MAX_WAIT_ATTEMPTS, PERCENTILES
+from svc_nb.webhooks._summary_sql import BINS_PER_E, PERCENTILES, wait_attempts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,10 +21,6 @@ def _keys(by: str | None) -> list[str]:
     return [] if by is None else ["by"]
 
 
-def _grouped(df: pd.DataFrame, keys: list[str]) -> Any:
-    return df.groupby(keys, sort=True, dropna=False) if keys else None
-
-
 def _totals(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     import pandas as pd
 
@@ -34,8 +30,8 @@ def _totals(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         row: dict[str, Any] = {
             "attempts": len(part),
             "timed": int(duration.notna().sum()),
-            "first_s": part["started_s"].min(),
-            "last_s": part["started_s"].max(),
+            "first_at": part["started_at"].min(),
+            "last_at": part["started_at"].max(),
             "mean_ms": duration.mean(),
             "max_ms": duration.max(),
             "max_attempt": int(part["attempt"].max()) if len(part) else 0,
@@ -74,53 +70,29 @@ def _counts(df: pd.DataFrame, keys: list[str], bucket_s: float) -> dict[str, pd.
     }
 
 
-def _deliveries(df: pd.DataFrame, keys: list[str]) -> dict[str, pd.DataFrame]:
-    import pandas as pd
-
+def _deliveries(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per (attempts taken, delivered): deliveries, and each wait's count, sum, min and max."""
     group = [*keys, "delivery_id"]
     per = df.assign(ok=(df["outcome"] == "delivered").astype("int64")).groupby(
         group, sort=False, dropna=False
     )
-    taken = per.agg(number=("attempt", "size"), ok=("ok", "max")).reset_index()
-    histogram = (
-        taken.groupby([*keys, "number", "ok"], sort=True, dropna=False)
-        .size()
-        .rename("count")
-        .reset_index()
-    )
+    taken = per.agg(number=("attempt", "size"), ok=("ok", "max"))
+    last = wait_attempts(df["attempt"].max() if len(df) else 1)
     # The scheduled time of each attempt number (the earliest, as min(CASE ...) in SQL).
-    limited = df[df["attempt"] <= MAX_WAIT_ATTEMPTS]
+    limited = df[df["attempt"] <= last]
     at = (
         limited.groupby([*group, "attempt"], sort=False, dropna=False)["scheduled_s"]
         .min()
         .unstack("attempt")
+        .reindex(columns=range(1, last + 1))
     )
-    waits = []
-    for k in sorted(c for c in at.columns if c >= 2):
-        if k - 1 not in at.columns:
-            continue
-        wait = (at[k] - at[k - 1]).dropna()
-        if wait.empty:
-            continue
-        frame = wait.rename("wait").reset_index()
-        frame["k"] = k
-        waits.append(frame[[*keys, "k", "wait"]])
-    if not waits:
-        return {"delivery": histogram, "wait": pd.DataFrame(columns=[*keys, "k", "wait"])}
-    return {"delivery": histogram, "wait": pd.concat(waits, ignore_index=True)}
-
-
-def _wait_rows(waits: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    import pandas as pd
-
-    columns = [*keys, "k", "count", "mean_s", "p50_s", "p95_s", "max_s"]
-    if waits.empty:
-        return pd.DataFrame(columns=columns)
-    grouped = waits.groupby([*keys, "k"], sort=True, dropna=False)["wait"]
-    out = grouped.agg(["count", "mean", "max"]).rename(columns={"mean": "mean_s", "max": "max_s"})
-    out["p50_s"] = grouped.quantile(0.5)
-    out["p95_s"] = grouped.quantile(0.95)
-    return out.reset_index()[columns]
+    aggregations: dict[str, tuple[str, str]] = {"count": ("number", "size")}
+    for k in range(2, last + 1):
+        taken[f"w{k}"] = at[k] - at[k - 1]
+        for stat in ("count", "sum", "min", "max"):
+            aggregations[f"w{k}_{stat}"] = (f"w{k}", stat)
+    grouped = taken.reset_index().groupby([*keys, "number", "ok"], sort=True, dropna=False)
+    return grouped.agg(**aggregations).reset_index()
 
 
 def summary_tables(df: pd.DataFrame, by: str | None, bucket_s: float) -> dict[str, Any]:
@@ -131,12 +103,10 @@ def summary_tables(df: pd.DataFrame, by: str | None, bucket_s: float) -> dict[st
         frame["by"] = df[by]
     frame["started_s"] = _seconds(df["started_at"])
     frame["scheduled_s"] = _seconds(df["scheduled_at"])
-    deliveries = _deliveries(frame, keys)
     return {
         "totals": _totals(frame, keys),
         "counts": _counts(frame, keys, bucket_s),
-        "deliveries": deliveries["delivery"],
-        "waits": _wait_rows(deliveries["wait"], keys),
+        "deliveries": _deliveries(frame, keys),
     }
 
 

@@ -18,7 +18,13 @@ from svc_nb._redact import mask_url, scrub
 from svc_nb.webhooks._errors import AttemptsError
 from svc_nb.webhooks._summary_sql import Columns
 
-__all__ = ["SqlSource", "connect", "index_advice", "resolve_columns"]
+__all__ = [
+    "SqlSource",
+    "connect",
+    "index_advice",
+    "require_sqlalchemy",
+    "resolve_columns",
+]
 
 _REQUIRED = ("delivery_id", "attempt")
 _TIME = ("started_at", "scheduled_at")
@@ -40,17 +46,33 @@ class SqlSource:
         if self.table is not None:
             schema, _, name = self.table.rpartition(".")
             return sa.table(name, *(sa.column(n) for n in self.names), schema=schema or None)
-        cols = [sa.column(n) for n in self.names]
+        cols: list[Any] = [sa.column(n) for n in self.names]
         return sa.text(self.sql or "").columns(*cols).subquery("source")
+
+
+_INSTALL = "pip install 'svc-nb[sql]' (SQLAlchemy and psycopg)"
 
 
 def _engine_url(url: str) -> str:
     """A synchronous SQLAlchemy URL: PostgreSQL goes through psycopg (3), whatever the driver."""
+    import importlib.util
+
     scheme, sep, rest = url.partition("://")
     base = scheme.split("+", 1)[0]
-    if sep and base in ("postgresql", "postgres"):
+    if not (sep and base in ("postgresql", "postgres")):
+        return url
+    if importlib.util.find_spec("psycopg") is not None:
         return f"postgresql+psycopg://{rest}"
-    return url
+    if importlib.util.find_spec("psycopg2") is not None:
+        return f"postgresql+psycopg2://{rest}"
+    raise AttemptsError(f"summaries in PostgreSQL need a synchronous driver: {_INSTALL}")
+
+
+def require_sqlalchemy() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("sqlalchemy") is None:
+        raise AttemptsError(f"summaries in a database go through SQLAlchemy: {_INSTALL}")
 
 
 @contextlib.contextmanager
@@ -71,11 +93,12 @@ def connect(source: SqlSource, timeout: float) -> Iterator[Any]:
             target = engine
         if isinstance(target, sa.engine.Engine):
             with target.connect() as conn, conn.begin():
-                _session_settings(conn, timeout)
+                _session_settings(conn, timeout, fresh=True)
                 yield conn
         else:
+            fresh = not target.in_transaction()
             with _transaction(target):
-                _session_settings(target, timeout)
+                _session_settings(target, timeout, fresh=fresh)
                 yield target
     except sa.exc.SQLAlchemyError as exc:
         raise AttemptsError(_failure(source, exc, timeout)) from None
@@ -94,12 +117,18 @@ def _transaction(conn: Any) -> Iterator[None]:
             yield
 
 
-def _session_settings(conn: Any, timeout: float) -> None:
-    """PostgreSQL: the timeout, no JIT (seconds of compiling for one scan) and room to hash."""
+def _session_settings(conn: Any, timeout: float, *, fresh: bool) -> None:
+    """PostgreSQL: read only, the timeout, no JIT (seconds of compiling for one scan), room to hash.
+
+    ``SET LOCAL`` ends with the transaction; in a caller's open transaction the
+    settings end with it too (read only can only start a transaction).
+    """
     import sqlalchemy as sa
 
     if conn.dialect.name != "postgresql":
         return
+    if fresh:
+        conn.execute(sa.text("SET TRANSACTION READ ONLY"))  # a summary never writes
     conn.execute(sa.text(f"SET LOCAL statement_timeout = {max(1, round(timeout * 1000))}"))
     conn.execute(sa.text("SET LOCAL jit = off"))
     # Grouping by delivery hashes one entry per delivery: without room it spills to disk.
@@ -124,7 +153,7 @@ def read_names(conn: Any, source: SqlSource) -> list[str]:
         if not inspector.has_table(name, schema=schema or None):
             raise AttemptsError(f"no table {source.table!r} in {source.shown}")
         return [c["name"] for c in inspector.get_columns(name, schema=schema or None)]
-    probe = sa.text(f"SELECT * FROM ({source.sql}) AS source LIMIT 0")  # noqa: S608 - the user's own query
+    probe = sa.text(f"SELECT * FROM ({source.sql}) AS source LIMIT 0")
     return list(conn.execute(probe).keys())
 
 
@@ -229,6 +258,7 @@ def _create_index(conn: Any, name: str, schema: str, cols: Sequence[str]) -> str
     metadata = sa.MetaData()
     table = sa.Table(name, metadata, *(sa.Column(c) for c in cols), schema=schema or None)
     index_name = f"{name}_{'_'.join(cols)}_idx"[:63]
-    options = {"postgresql_concurrently": True} if conn.dialect.name == "postgresql" else {}
-    index = sa.Index(index_name, *(table.c[c] for c in cols), **options)
+    index = sa.Index(index_name, *(table.c[c] for c in cols))
+    if conn.dialect.name == "postgresql":  # builds without locking out the writers
+        index.dialect_options["postgresql"]["concurrently"] = True
     return str(sa.schema.CreateIndex(index).compile(dialect=conn.dialect)).strip() + ";"

@@ -5,7 +5,7 @@ the counts (by attempt, by latency bin, by time bucket) and the per-delivery
 figures (attempts each delivery took, waits between attempts). Each comes back
 as a few hundred rows at most.
 
-Portable SQL where it exists (GROUP BY, CASE, window-free pivots, UNION ALL);
+Portable SQL (GROUP BY, CASE, a window-free pivot, UNION ALL);
 the two expressions that differ between engines — seconds since the epoch and
 ``percentile_cont`` — are compiled per dialect below.
 """
@@ -28,6 +28,7 @@ __all__ = [
     "deliveries_query",
     "has_percentiles",
     "totals_query",
+    "wait_attempts",
 ]
 
 # Latency histogram: 20 bins per decade (bin = floor(ln(ms) * BINS_PER_E)), the same in SQL
@@ -39,10 +40,6 @@ MAX_WAIT_ATTEMPTS = 20
 # Dialects with the ordered-set aggregate percentile_cont(q) WITHIN GROUP (ORDER BY x).
 _PERCENTILE_DIALECTS = frozenset(
     {"postgresql", "cockroachdb", "oracle", "snowflake", "redshift", "duckdb", "yugabytedb"}
-)
-# Dialects that aggregate several GROUP BYs in one scan with GROUPING SETS.
-_GROUPING_SETS_DIALECTS = frozenset(
-    {"postgresql", "oracle", "snowflake", "mssql", "duckdb", "trino", "bigquery"}
 )
 
 
@@ -71,7 +68,7 @@ def _epoch_class() -> Any:
     from sqlalchemy.ext.compiler import compiles
     from sqlalchemy.sql.functions import FunctionElement
 
-    class epoch_seconds(FunctionElement[float]):  # noqa: N801 - a SQL function name
+    class epoch_seconds(FunctionElement[float]):
         type = sa.Float()
         inherit_cache = True
         name = "epoch_seconds"
@@ -124,7 +121,7 @@ def totals_query(c: Columns, dialect: str) -> sa.Select[Any]:
     import sqlalchemy as sa
 
     duration = c.duration_ms
-    started = epoch(c.started_at)
+    # PostgreSQL sorts once for all the percentiles: they share the ORDER BY.
     percentiles = [
         _percentile(q, duration, dialect).label(f"p{round(q * 100)}_ms") for q in PERCENTILES
     ]
@@ -132,8 +129,8 @@ def totals_query(c: Columns, dialect: str) -> sa.Select[Any]:
         *c.keys,
         sa.func.count().label("attempts"),
         sa.func.count(duration).label("timed"),
-        sa.func.min(started).label("first_s"),
-        sa.func.max(started).label("last_s"),
+        sa.func.min(c.started_at).label("first_at"),
+        sa.func.max(c.started_at).label("last_at"),
         sa.func.avg(duration).label("mean_ms"),
         sa.func.max(duration).label("max_ms"),
         sa.func.max(c.attempt).label("max_attempt"),
@@ -147,60 +144,33 @@ def _count_columns(c: Columns, bucket_s: float) -> tuple[Any, Any]:
 
     # Constants are written into the SQL, not bound: a GROUP BY expression must match its
     # SELECT twin exactly, and two bound parameters ($1, $2) never match.
+    # Cast to float too: PostgreSQL reads 3600.0 as numeric, and numeric arithmetic on every
+    # row costs several times what double precision does.
+    per_e = sa.cast(sa.literal_column(repr(BINS_PER_E)), sa.Float)
+    width = sa.cast(sa.literal_column(repr(float(bucket_s))), sa.Float)
     latency_bin = sa.case(
-        (
-            c.duration_ms > sa.literal_column("0"),
-            sa.func.floor(sa.func.ln(c.duration_ms) * sa.literal_column(repr(BINS_PER_E))),
-        ),
+        (c.duration_ms > sa.literal_column("0"), sa.func.floor(sa.func.ln(c.duration_ms) * per_e)),
         else_=sa.null(),
     )
-    bucket = sa.func.floor(epoch(c.started_at) / sa.literal_column(repr(float(bucket_s))))
+    bucket = sa.func.floor(epoch(c.started_at) / width)
     return latency_bin, bucket
 
 
-def counts_query(c: Columns, bucket_s: float, dialect: str) -> Any:
+def counts_query(c: Columns, bucket_s: float) -> Any:
     """Attempts by (attempt, status, outcome), by (outcome, latency bin) and by (bucket, outcome).
 
-    One scan with GROUPING SETS where the dialect has them, else three scans in
-    one UNION ALL. Rows carry ``kind``: "attempt", "latency" or "bucket".
+    Three plain GROUP BYs in one UNION ALL. Not GROUPING SETS: the planner
+    cannot estimate how many latency bins or time buckets there are, so it
+    sorts the whole table for one of the sets, while each plain GROUP BY
+    hashes (spilling if it must) and runs on parallel workers. Rows carry
+    ``kind``: "attempt", "latency" or "bucket".
     """
     import sqlalchemy as sa
 
     latency_bin, bucket = _count_columns(c, bucket_s)
-    one, zero = sa.literal_column("1"), sa.literal_column("0")
+    one: Any = sa.literal_column("1")
+    zero: Any = sa.literal_column("0")
     first = sa.func.sum(sa.case((c.attempt == one, one), else_=zero))
-    if dialect in _GROUPING_SETS_DIALECTS:
-        rows = sa.select(
-            *c.keys,
-            c.attempt.label("attempt"),
-            c.status_code.label("status_code"),
-            c.outcome.label("outcome"),
-            latency_bin.label("latency_bin"),
-            bucket.label("bucket"),
-        ).subquery("rows")
-        key = [rows.c.by] if c.by is not None else []
-        sets = sa.func.grouping_sets(
-            sa.tuple_(*key, rows.c.attempt, rows.c.status_code, rows.c.outcome),
-            sa.tuple_(*key, rows.c.outcome, rows.c.latency_bin),
-            sa.tuple_(*key, rows.c.bucket, rows.c.outcome),
-        )
-        kind = sa.case(
-            (sa.func.grouping(rows.c.attempt) == 0, "attempt"),
-            (sa.func.grouping(rows.c.latency_bin) == 0, "latency"),
-            else_="bucket",
-        )
-        first_rows = sa.func.sum(sa.case((rows.c.attempt == one, one), else_=zero))
-        return sa.select(
-            kind.label("kind"),
-            *key,
-            rows.c.attempt,
-            rows.c.status_code,
-            rows.c.outcome,
-            rows.c.latency_bin,
-            rows.c.bucket,
-            sa.func.count().label("attempts"),
-            first_rows.label("first_attempts"),
-        ).group_by(sets)
     null_int = sa.cast(sa.null(), sa.Integer)
     null_float = sa.cast(sa.null(), sa.Float)
     by_key = [c.by] if c.by is not None else []
@@ -242,75 +212,52 @@ def counts_query(c: Columns, bucket_s: float, dialect: str) -> Any:
     return sa.union_all(*parts)
 
 
-def deliveries_query(c: Columns, max_attempt: int, dialect: str) -> Any:
-    """Per delivery (one pass): attempts taken and success, then the waits between attempts.
+def deliveries_query(c: Columns, max_attempt: int) -> Any:
+    """Per delivery: attempts taken, success, and the waits between attempts, in one pass.
 
-    The waits pivot each delivery's scheduled times by attempt number
-    (``min(CASE WHEN attempt = k ...)``) instead of a window function: one
-    hash aggregate, no sort of the whole table. Rows carry ``kind``: "delivery"
-    (attempts, delivered, deliveries) or "wait" (attempt, retries, mean/p50/p95/max).
+    The inner query pivots each delivery's scheduled times by attempt number
+    (``min(CASE WHEN attempt = k ...)``), a hash aggregate with no sort of the
+    table and no window function, and turns them into waits once per delivery;
+    the outer one groups deliveries by (attempts taken, delivered) and sums each
+    wait's count, total, min and max, which Python adds up per attempt number.
+    Rows: [by], number, ok, count, then ``w{k}_count``, ``w{k}_sum``,
+    ``w{k}_min``, ``w{k}_max`` for k = 2..K.
     """
     import sqlalchemy as sa
 
-    last = max(1, min(int(max_attempt or 1), MAX_WAIT_ATTEMPTS))
-    scheduled = epoch(c.scheduled_at)
+    last = wait_attempts(max_attempt)
+    # Times stay timestamps per row (a comparison each); seconds are computed per delivery.
     at = [
-        sa.func.min(sa.case((c.attempt == k, scheduled), else_=sa.null())).label(f"t{k}")
+        epoch(sa.func.min(sa.case((c.attempt == k, c.scheduled_at), else_=sa.null())))
         for k in range(1, last + 1)
     ]
+    waits = [(at[k - 1] - at[k - 2]).label(f"w{k}") for k in range(2, last + 1)]
     delivered = sa.func.max(sa.case((c.outcome == "delivered", 1), else_=0))
     by_key = [c.by] if c.by is not None else []
     per = (
-        sa.select(
-            *c.keys,
-            sa.func.count().label("n"),
-            delivered.label("ok"),
-            *at,
-        )
+        sa.select(*c.keys, sa.func.count().label("n"), delivered.label("ok"), *waits)
         .group_by(*by_key, c.delivery_id)
-        .cte("per_delivery")
+        .subquery("per_delivery")
     )
     key = [per.c.by] if c.by is not None else []
-    null = sa.cast(sa.null(), sa.Float)
-    histogram = sa.select(
-        sa.literal("delivery").label("kind"),
+    figures = []
+    for k in range(2, last + 1):
+        wait = per.c[f"w{k}"]
+        figures += [
+            sa.func.count(wait).label(f"w{k}_count"),
+            sa.func.sum(wait).label(f"w{k}_sum"),
+            sa.func.min(wait).label(f"w{k}_min"),
+            sa.func.max(wait).label(f"w{k}_max"),
+        ]
+    return sa.select(
         *key,
         per.c.n.label("number"),
         per.c.ok.label("ok"),
         sa.func.count().label("count"),
-        null.label("mean_s"),
-        null.label("p50_s"),
-        null.label("p95_s"),
-        null.label("max_s"),
+        *figures,
     ).group_by(*key, per.c.n, per.c.ok)
-    if last < 2:
-        return histogram
-    numbers = sa.union_all(
-        *(sa.select(sa.literal(k, sa.Integer).label("k")) for k in range(2, last + 1))
-    ).subquery("numbers")
-    wait = sa.case(
-        *((numbers.c.k == k, per.c[f"t{k}"] - per.c[f"t{k - 1}"]) for k in range(2, last + 1)),
-        else_=sa.null(),
-    )
-    waits = sa.select(*key, numbers.c.k.label("k"), wait.label("wait")).select_from(
-        per.join(numbers, sa.true())
-    )
-    w = waits.subquery("waits")
-    wkey = [w.c.by] if c.by is not None else []
-    wait_rows = (
-        sa.select(
-            sa.literal("wait"),
-            *wkey,
-            w.c.k,
-            sa.cast(sa.null(), sa.Integer),
-            sa.func.count(w.c.wait),
-            sa.func.avg(w.c.wait),
-            _percentile(0.5, w.c.wait, dialect),
-            _percentile(0.95, w.c.wait, dialect),
-            sa.func.max(w.c.wait),
-        )
-        .where(w.c.wait.is_not(None))
-        .group_by(*wkey, w.c.k)
-    )
-    return sa.union_all(histogram, wait_rows)
 
+
+def wait_attempts(max_attempt: Any) -> int:
+    """The highest attempt number whose wait is measured."""
+    return max(1, min(int(max_attempt or 1), MAX_WAIT_ATTEMPTS))

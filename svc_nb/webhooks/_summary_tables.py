@@ -75,9 +75,12 @@ def sql_tables(
         connect,
         index_advice,
         read_names,
+        require_sqlalchemy,
         resolve_columns,
         shown_target,
     )
+
+    require_sqlalchemy()
 
     what = f"table {table}" if table is not None else "query"
     source = SqlSource(database, table=table, sql=sql, shown=f"{what} on {shown_target(database)}")
@@ -88,16 +91,19 @@ def sql_tables(
         dialect = conn.dialect.name
         totals = _frame(conn.execute(totals_query(c, dialect)))
         if width is None:
-            width = auto_bucket(_number(totals["first_s"].min()), _number(totals["last_s"].max()))
-        counts = _frame(conn.execute(counts_query(c, width, dialect)))
+            width = auto_bucket(
+                _seconds(totals["first_at"].min()), _seconds(totals["last_at"].max())
+            )
+        counts = _frame(conn.execute(counts_query(c, width)))
         max_attempt = int(_number(totals["max_attempt"].max()) or 1)
-        deliveries = _frame(conn.execute(deliveries_query(c, max_attempt, dialect)))
+        deliveries = _frame(conn.execute(deliveries_query(c, max_attempt)))
         advice = index_advice(conn, source, theirs)
     raw = {
         "totals": totals,
-        "counts": {kind: counts[counts["kind"] == kind] for kind in ("attempt", "latency", "bucket")},
-        "deliveries": deliveries[deliveries["kind"] == "delivery"],
-        "waits": deliveries[deliveries["kind"] == "wait"].rename(columns={"number": "k"}),
+        "counts": {
+            kind: counts[counts["kind"] == kind] for kind in ("attempt", "latency", "bucket")
+        },
+        "deliveries": deliveries,
     }
     result = {
         "tables": raw,
@@ -108,6 +114,16 @@ def sql_tables(
         "rows_returned": len(totals) + len(counts) + len(deliveries),
     }
     return result, advice
+
+
+def _seconds(value: Any) -> float | None:
+    """A time from the database (aware, naive meaning UTC, or ISO text) as Unix seconds."""
+    import pandas as pd
+
+    if value is None or value is pd.NaT:
+        return None
+    stamp = pd.Timestamp(value)
+    return float((stamp if stamp.tzinfo else stamp.tz_localize("UTC")).timestamp())
 
 
 def _number(value: Any) -> float | None:
@@ -141,7 +157,11 @@ def _frame_source(source: Any, columns: Mapping[str, str] | None, by: str | None
 
 
 def pandas_tables(
-    source: Any, columns: Mapping[str, str] | None, by: str | None, width: float | None, window: Window
+    source: Any,
+    columns: Mapping[str, str] | None,
+    by: str | None,
+    width: float | None,
+    window: Window,
 ) -> dict[str, Any]:
     """The raw tables of an in-memory log, computed with pandas."""
     from svc_nb.webhooks._summary import auto_bucket
@@ -166,7 +186,7 @@ def pandas_tables(
         "bucket_s": width,
         "shown": shown,
         "percentiles": True,
-        "rows_returned": rows + len(raw["deliveries"]) + len(raw["waits"]),
+        "rows_returned": rows + len(raw["deliveries"]),
     }
 
 
@@ -188,11 +208,7 @@ def _sorted(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def _totals(raw: dict[str, Any], keys: list[str]) -> pd.DataFrame:
     import pandas as pd
 
-    totals = _typed(
-        raw["totals"],
-        ints=("attempts", "timed"),
-        floats=("first_s", "last_s", "mean_ms", "max_ms", *_P),
-    )
+    totals = _typed(raw["totals"], ints=("attempts", "timed"), floats=("mean_ms", "max_ms", *_P))
     deliveries = _typed(raw["deliveries"], ints=("number", "ok", "count"))
     if keys:
         per = deliveries.groupby("by", dropna=False)
@@ -203,10 +219,42 @@ def _totals(raw: dict[str, Any], keys: list[str]) -> pd.DataFrame:
     else:
         totals["deliveries"] = int(deliveries["count"].sum())
         totals["delivered"] = int(deliveries.loc[deliveries["ok"] == 1, "count"].sum())
-    for side in ("first", "last"):
-        totals[f"{side}_at"] = pd.to_datetime(totals[f"{side}_s"] * 1e6, unit="us", utc=True)
+    for side in ("first_at", "last_at"):
+        totals[side] = pd.to_datetime(totals[side], utc=True, format="ISO8601").astype(
+            "datetime64[us, UTC]"
+        )
     order = [*keys, "attempts", "deliveries", "delivered", "timed", "mean_ms", "max_ms", *_P]
     return _sorted(totals[[*order, "first_at", "last_at"]], keys)
+
+
+def _waits(deliveries: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Seconds between attempt n-1 and n: the per-group counts and sums added up per n."""
+    import pandas as pd
+
+    rows = []
+    numbers = sorted(
+        int(c[1:].split("_")[0])
+        for c in deliveries.columns
+        if c.startswith("w") and c.endswith("_count")
+    )
+    groups = deliveries.groupby(keys, dropna=False) if keys else [((), deliveries)]
+    for key, part in groups:
+        for k in numbers:
+            retries = int(pd.to_numeric(part[f"w{k}_count"]).fillna(0).sum())
+            if not retries:
+                continue
+            total = pd.to_numeric(part[f"w{k}_sum"]).fillna(0).sum()
+            row = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
+            row.update(
+                attempt=k,
+                retries=retries,
+                mean_s=float(total) / retries,
+                min_s=float(pd.to_numeric(part[f"w{k}_min"]).min()),
+                max_s=float(pd.to_numeric(part[f"w{k}_max"]).max()),
+            )
+            rows.append(row)
+    columns = [*keys, "attempt", "retries", "mean_s", "min_s", "max_s"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def assemble(raw: dict[str, Any], by: str | None, bucket_s: float) -> dict[str, pd.DataFrame]:
@@ -228,10 +276,9 @@ def assemble(raw: dict[str, Any], by: str | None, bucket_s: float) -> dict[str, 
         (timeline["bucket"] * bucket_s * 1e6).round(), unit="us", utc=True
     )
     deliveries = _typed(raw["deliveries"], ints=("number", "ok", "count"))
+    waits = _waits(deliveries, keys)
     deliveries = deliveries.rename(columns={"number": "attempts", "count": "deliveries"})
     deliveries["delivered"] = deliveries["ok"] == 1
-    waits = _typed(raw["waits"], ints=("k", "count"), floats=("mean_s", "p50_s", "p95_s", "max_s"))
-    waits = waits.rename(columns={"k": "attempt", "count": "retries"})
     return {
         "totals": _totals(raw, keys),
         "by_attempt": _sorted(
@@ -251,7 +298,7 @@ def assemble(raw: dict[str, Any], by: str | None, bucket_s: float) -> dict[str, 
             [*keys, "attempts", "delivered"],
         ),
         "retry_waits": _sorted(
-            waits[[*keys, "attempt", "retries", "mean_s", "p50_s", "p95_s", "max_s"]],
+            waits[[*keys, "attempt", "retries", "mean_s", "min_s", "max_s"]],
             [*keys, "attempt"],
         ),
     }

@@ -202,7 +202,9 @@ def run_oracle(row_env: Mapping[str, str], *, timeout: float = CHILD_TIMEOUT_S) 
     if cached is not None:
         return cached
     raw = _disk_load(row_env)
-    if raw is None:
+    if raw is not None:
+        raw["from_disk_cache"] = True
+    else:
         zygote = _POOL.acquire()
         try:
             raw = zygote.run(row_env, timeout)

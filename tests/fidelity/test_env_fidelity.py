@@ -455,6 +455,21 @@ def test_effective_values_equal_what_svc_infra_uses(
     assert not mismatches, f"svc_nb and svc-infra disagree: {mismatches}"
 
 
+@pytest.mark.parametrize("row_id", ROW_IDS)
+def test_diagnose_reads_the_job_queue_svc_infra_uses(
+    row_id: str, oracle: dict[str, OracleResult]
+) -> None:
+    """svc-infra left one job in its Redis queue; diagnose's queue check must count it."""
+    import svc_nb
+
+    result = oracle[row_id]
+    marker_jobs = result.effective.get("queued_marker_jobs")
+    if not marker_jobs or result.raw.get("from_disk_cache"):
+        pytest.skip("svc-infra's queue is not in Redis here (or this run reused a cached verdict)")
+    found = asyncio.run(svc_nb.diagnose(_env(row_id), timeout=3.0))["webhooks.queue"]
+    assert found.data.get("ready") == marker_jobs, str(found)
+
+
 # -- the harness itself -------------------------------------------------------------------
 
 
@@ -478,3 +493,37 @@ def test_oracle_sees_a_failure_it_did_not_expect() -> None:
     assert not result.started
     assert result.io_failure
     assert not result.config_start_failure
+
+
+# Rows whose start-up the rehearsal repeats (each is a fresh interpreter: a few only).
+REHEARSED = (
+    "baseline",
+    "database_url_only",
+    "smtp_port_abc",
+    "prod_no_secret",
+    "redis_down",
+    "log_level_lowercase",
+)
+
+
+def test_rehearse_fails_exactly_when_svc_infra_does_not_start(
+    oracle: dict[str, OracleResult], tmp_path: Any
+) -> None:
+    from svc_nb.env import rehearse
+
+    async def run_all() -> list[Any]:
+        gate = asyncio.Semaphore(2)
+
+        async def one(row_id: str) -> Any:
+            async with gate:
+                return await rehearse(_env(row_id), timeout=120.0, cwd=str(tmp_path))
+
+        return await asyncio.gather(*(one(row_id) for row_id in REHEARSED))
+
+    for row_id, report in zip(REHEARSED, asyncio.run(run_all()), strict=True):
+        result, found = oracle[row_id], report["env.rehearse"]
+        assert (found.status.value == "fail") == (not result.started), (row_id, str(found))
+        if not result.started:
+            # The real exception, classified: never "crashed" or "timed out" for these.
+            assert found.data["exception_type"] == result.error["type"], (row_id, str(found))
+            assert found.cause not in ("rehearsal_crashed", "startup_timeout"), str(found)
