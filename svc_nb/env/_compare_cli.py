@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from svc_nb._exceptions import SvcNbError
+
 __all__ = ["EXIT_CANNOT_RUN", "EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "add_compare_parser", "main"]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
