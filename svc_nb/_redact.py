@@ -239,7 +239,8 @@ def _mask_named_scalar(value: Any) -> Any:
     if isinstance(value, str | bytes | bytearray):
         if isinstance(value, str) and (value.startswith(MASK) or value.endswith(_NO_SIGNATURE)):
             return value  # already safe to show: masked, or a JWT without its signature
-        register_secret(value if isinstance(value, str) else bytes(value))
+        # Masked here, not registered: a value under a secret-looking key is not always a
+        # secret ({"cookie": "svc_session"}), and registering it would mask it everywhere.
         return MASK if value else value
     if isinstance(value, int | float):
         return MASK
