@@ -25,6 +25,9 @@ SECTIONS = ("env", "db", "migrations", "cache", "tokens", "oauth", "webhooks", "
 CheckBuilder = Callable[[Mapping[str, str], float], Awaitable[CheckResult] | CheckResult]
 
 _builders: dict[str, tuple[int, CheckBuilder]] = {}
+# Checks that cannot answer within diagnose's timeout by their nature (a real
+# svc-infra start-up takes seconds): they get at least this long.
+_min_timeouts: dict[str, float] = {}
 # Checks that wait (on a peer, or on I/O in a thread): started first, so their
 # waiting overlaps the CPU-only checks instead of queueing behind them.
 _waiting: set[str] = set()
@@ -35,14 +38,24 @@ _GUARD_MARGIN_S = 0.2
 
 
 def register_check(
-    name: str, builder: CheckBuilder, *, order: int = 100, waits: bool = False
+    name: str,
+    builder: CheckBuilder,
+    *,
+    order: int = 100,
+    waits: bool = False,
+    min_timeout: float | None = None,
 ) -> None:
     """Add (or replace) a named check that ``diagnose`` runs.
 
     ``order`` places its findings in the report; ``waits=True`` says it waits on
-    a peer or on I/O, so ``diagnose`` starts it before the checks that only compute.
+    a peer or on I/O, so ``diagnose`` starts it before the checks that only compute;
+    ``min_timeout`` is the least time the check gets, whatever ``diagnose``'s timeout.
     """
     _builders[name] = (order, builder)
+    if min_timeout is None:
+        _min_timeouts.pop(name, None)
+    else:
+        _min_timeouts[name] = check_timeout(min_timeout, name="min_timeout")
     if waits:
         _waiting.add(name)
     else:

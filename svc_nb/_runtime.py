@@ -211,16 +211,19 @@ async def gather_checks(
     title: str = "svc_nb report",
     on_done: Callable[[str, list[Finding]], None] | None = None,
     start_first: Iterable[str] = (),
+    timeouts: Mapping[str, float] | None = None,
 ) -> Report:
     """Run named checks concurrently, each bounded by ``timeout`` seconds.
 
     A check that times out or raises becomes a ``fail`` finding naming it; the
     others still report. Results keep the order of ``checks``; the names in
-    ``start_first`` are started before the rest (those that wait on a network).
+    ``start_first`` are started before the rest (those that wait on a network);
+    ``timeouts`` gives some checks a bound of their own.
     """
+    bounds = dict(timeouts or {})
 
     async def _tracked(name: str, factory: CheckFactory) -> list[Finding]:
-        findings = await _run_one(name, factory, timeout)
+        findings = await _run_one(name, factory, bounds.get(name, timeout))
         if on_done is not None:
             on_done(name, findings)
         return findings

@@ -35,7 +35,7 @@ _SECRET_NAME = re.compile(
 # Names that mention a secret but hold something else: where it lives, how long
 # it lasts, whether it is set, or its fingerprint.
 _NOT_SECRET_NAME = re.compile(
-    r"(^(OLD)?PWD$|_FILE$|LIFETIME|_ALG(ORITHM)?S?$|_TTL$|_SECONDS$|_TIMEOUT|_URL$|_URI$|"
+    r"(^(OLD)?PWD$|_FILE$|LIFETIME|_ALG(ORITHM)?S?$|_TTL$|_SECONDS$|_TIMEOUT|_URLS?(_|$)|_URIS?(_|$)|"
     r"KEY_ID$|_KID$|FINGERPRINT|_FP$|_MASKED$|_PRESENT$|_IS_SET$|_SOURCES?$|_NAMES?$|_ENV$|"
     r"_VARS?$|_LENGTH$|_LEN$|_COUNT$|_HINT$|_KIND$|_TYPES?$|_STRENGTH$|_BITS$|_BYTES$|_IDS?$|_PATH$|"
     r"_EXPIRES(_AT|_IN)?$|_EXPIRY$|_ENDPOINT$|_METHODS?$|_SCHEME$|_MODE$|_VERSION$|_STATUS$|"

@@ -517,13 +517,29 @@ def test_merged_environ_lets_the_environment_win(tmp_path: Path) -> None:
     assert isinstance(info.value, SvcNbError) and isinstance(info.value, ValueError)
 
 
-def test_cli_doctor_merges_the_env_file_through_merged_environ() -> None:
-    import inspect
+def test_cli_doctor_merges_the_env_file_under_the_environment(tmp_path: Path) -> None:
+    """`svc-nb doctor --env-file` reads the file, and the process environment wins over it."""
+    import json
+    import subprocess
+    import sys
 
-    from svc_nb import cli
+    env_file = tmp_path / ".env"
+    env_file.write_text("AUTH_JWT__SECRET=short\n")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH_", "JWT_"))}
 
-    assert "merged_environ" in inspect.getsource(cli._cmd_doctor) + inspect.getsource(cli)
-    assert not hasattr(cli, "_load_env_file")
+    def doctor(extra: dict[str, str]) -> dict:
+        done = subprocess.run(
+            [sys.executable, "-m", "svc_nb", "doctor", "--only", "env", "--json",
+             "--env-file", str(env_file)],
+            capture_output=True, text=True, env={**base, **extra}, timeout=120,
+        )
+        assert done.returncode in (0, 1), done.stderr
+        return {f["check"]: f for f in json.loads(done.stdout)["findings"]}
+
+    from_file = doctor({})
+    assert from_file["env.jwt_secret"]["cause"] == "weak_secret"
+    overridden = doctor({"AUTH_JWT__SECRET": "x" * 48 + "-a-long-random-secret"})
+    assert overridden["env.jwt_secret"]["cause"] != "weak_secret"
 
 
 # -- hostile values: linear time, never an exception ------------------------------------

@@ -62,6 +62,7 @@ __all__ = [
     "check_env",
     "check_event_loop",
     "check_python",
+    "Comparison",
     "compare",
     "cors_settings",
     "effective",
@@ -80,6 +81,8 @@ __all__ = [
 ]
 
 # diagnose() runs these with every other section's checks.
+_REHEARSE_MIN_TIMEOUT_S = 30.0
+
 register_check("env", lambda environ, timeout: check_env(environ), order=10)
 # Reading package metadata is slow file I/O: keep it off the loop, beside the network probes.
 register_check(
@@ -87,4 +90,7 @@ register_check(
 )
 register_check("loop", lambda environ, timeout: check_event_loop(), order=12)
 # Only when SVC_NB_APP names the app ("package.module:attr"): a real start-up in a subprocess.
-register_check("env.rehearse", rehearse_check, order=13, waits=True)
+# A real svc-infra start-up takes seconds: it gets _REHEARSE_MIN_TIMEOUT_S even in a quick diagnose.
+register_check(
+    "env.rehearse", rehearse_check, order=13, waits=True, min_timeout=_REHEARSE_MIN_TIMEOUT_S
+)

@@ -25,6 +25,10 @@ import traceback
 import uuid
 from typing import Any
 
+# Run by path in a child process, and never imports svc_nb: its exceptions stay outside
+# svc_nb's tree on purpose (tests/test_api.py reads this marker).
+STANDALONE_CHILD = True
+
 MARK = "@@svc_nb.rehearse@@"
 
 

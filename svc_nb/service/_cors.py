@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from svc_nb._exceptions import SvcNbError
 from svc_nb._explain import Explanation, explain
 from svc_nb._http import transport_failure
 from svc_nb._report import Finding, Status
@@ -108,7 +109,7 @@ class CorsPlan:
     wildcard: bool
 
 
-class ProbeError(RuntimeError):
+class ProbeError(SvcNbError, RuntimeError):
     """Raised by the route svc_nb adds for a moment, to see what a 500 carries."""
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 CHILD = Path(__file__).with_name("_oracle_child.py")
+ZYGOTE = Path(__file__).with_name("_oracle_zygote.py")
 MARK = "@@ORACLE@@"
 BASE_VARS = ("PATH", "HOME", "LANG")
 # A child that neither finishes nor fails within this is killed and reported as hung.
@@ -89,11 +90,11 @@ def clean_env(row_env: Mapping[str, str] = {}) -> dict[str, str]:
 
 
 class _Zygote:
-    """One ``_oracle_child.py --zygote`` process; one request at a time."""
+    """One ``_oracle_zygote.py`` process; one request at a time."""
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), "--zygote"],
+            [sys.executable, str(ZYGOTE)],
             env=clean_env(),
             cwd=tempfile.gettempdir(),
             stdin=subprocess.PIPE,

@@ -20,7 +20,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import sys
 import time
 import traceback
@@ -205,26 +204,16 @@ class Recorder:
 # -- the app ---------------------------------------------------------------------------
 
 
-def build(state: dict[str, Any]) -> dict[str, Any]:
-    """Build both apps and the job queue with svc-infra's helpers; return the objects."""
+def user_model() -> tuple[Any, Any, Any, Any]:
+    """The user model and schemas as svc-infra's auth template declares them (trimmed)."""
     import uuid
 
-    from fastapi import FastAPI
     from fastapi_users import schemas
     from sqlalchemy import Boolean, String
     from sqlalchemy.orm import Mapped, mapped_column
-    from svc_infra.api.fastapi.auth.add import add_auth_users
-    from svc_infra.api.fastapi.db.sql.add import add_sql_db, add_sql_health
-    from svc_infra.api.fastapi.ease import easy_service_app
-    from svc_infra.cache.add import add_cache
     from svc_infra.db.sql.base import ModelBase
     from svc_infra.db.sql.types import GUID
-    from svc_infra.jobs.easy import easy_jobs
-    from svc_infra.security.add import add_security
-    from svc_infra.webhooks.add import add_webhooks
 
-    # The user model as svc-infra's auth template declares it (trimmed to what
-    # fastapi-users reads).
     class User(ModelBase):
         __tablename__ = "oracle_users"
         __svc_infra_auth_user__ = True
@@ -246,6 +235,22 @@ def build(state: dict[str, Any]) -> dict[str, Any]:
     class UserUpdate(schemas.BaseUserUpdate):
         pass
 
+    return User, UserRead, UserCreate, UserUpdate
+
+
+def build(state: dict[str, Any]) -> dict[str, Any]:
+    """Build both apps and the job queue with svc-infra's helpers; return the objects."""
+
+    from fastapi import FastAPI
+    from svc_infra.api.fastapi.auth.add import add_auth_users
+    from svc_infra.api.fastapi.db.sql.add import add_sql_db, add_sql_health
+    from svc_infra.api.fastapi.ease import easy_service_app
+    from svc_infra.cache.add import add_cache
+    from svc_infra.jobs.easy import easy_jobs
+    from svc_infra.security.add import add_security
+    from svc_infra.webhooks.add import add_webhooks
+
+    User, UserRead, UserCreate, UserUpdate = user_model()
     app = FastAPI()
     add_sql_db(app)
     add_sql_health(app)
@@ -455,97 +460,7 @@ def run_once(config: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
-# svc-infra's third-party dependencies (what a baseline build imports): none of them reads
-# the variables the table sets at import time, so importing them before the fork changes
-# nothing svc-infra decides. svc-infra itself is never imported here.
-_PRELOAD = (
-    "aiofiles",
-    "alembic",
-    "anyio",
-    "asyncpg",
-    "authlib.integrations.starlette_client",
-    "cashews",
-    "cryptography.fernet",
-    "fastapi",
-    "fastapi.openapi.models",
-    "fastapi_users",
-    "fastapi_users.router",
-    "fastapi_users_db_sqlalchemy",
-    "httpx",
-    "itsdangerous",
-    "jinja2",
-    "mako.template",
-    "prometheus_client",
-    "pydantic_settings",
-    "pygments",
-    "pyotp",
-    "redis",
-    "requests",
-    "segno",
-    "sqlalchemy.dialects.postgresql.asyncpg",
-    "sqlalchemy.ext.asyncio",
-    "starlette.middleware.sessions",
-    "trio",
-    "websockets",
-    "svc_nb.tokens",
-)
-
-
-def _preload() -> None:
-    import importlib
-
-    for name in _PRELOAD:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
-
-
-def _fork_one(request: dict[str, Any]) -> dict[str, Any]:
-    """Fork, give the child the request's environment and directory, wait (bounded)."""
-    result_path, log_path = request["result"], request["log"]
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        try:
-            os.environ.clear()
-            os.environ.update(request["env"])
-            os.chdir(request["cwd"])
-            log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.dup2(log_fd, 1)
-            os.dup2(log_fd, 2)
-            global START
-            START = time.monotonic()
-            state = run_once(request.get("config", {}))
-            with open(result_path, "w", encoding="utf-8") as handle:
-                json.dump(state, handle, default=str)
-        finally:
-            os._exit(0)
-    deadline = time.monotonic() + float(request.get("timeout", 90.0))
-    while time.monotonic() < deadline:
-        done, _status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return {"ok": True}
-        time.sleep(0.02)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    return {"ok": False, "reason": "timeout"}
-
-
-def zygote() -> None:
-    """Serve requests (one JSON line each on stdin), forking one child per environment."""
-    _preload()
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
-    while line := sys.stdin.readline():
-        if not line.strip():
-            continue
-        reply = _fork_one(json.loads(line))
-        sys.stdout.write(json.dumps(reply) + "\n")
-        sys.stdout.flush()
-
-
 def main() -> None:
-    if sys.argv[1:2] == ["--zygote"]:
-        zygote()
-        return
     config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     state = run_once(config)
     sys.stdout.write("\n" + MARK + json.dumps(state, default=str) + "\n")
