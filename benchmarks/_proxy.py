@@ -56,6 +56,7 @@ class LatencyProxy:
 
     def _serve(self) -> None:
         loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
         self._loop = loop
         self._server = loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0))
         self.port = self._server.sockets[0].getsockname()[1]
@@ -76,9 +77,14 @@ class LatencyProxy:
         except OSError:
             client_w.close()
             return
-        await asyncio.gather(
-            self._pipe(client_r, up_w), self._pipe(up_r, client_w), return_exceptions=True
-        )
+        try:
+            await asyncio.gather(
+                self._pipe(client_r, up_w), self._pipe(up_r, client_w), return_exceptions=True
+            )
+        except asyncio.CancelledError:
+            # The proxy is stopping: close quietly (asyncio logs a handler that ends cancelled).
+            client_w.close()
+            up_w.close()
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Copy reader to writer, each chunk ``delay`` after it arrived, keeping the order."""

@@ -22,6 +22,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -253,6 +254,33 @@ async (path) => {
   return true;
 }
 """
+
+
+def pw_expect() -> Any:
+    """Playwright's ``expect`` (imported when a browser test runs, not when collected)."""
+    from playwright.sync_api import expect
+
+    return expect
+
+
+def launch_chromium() -> Iterator[Any]:
+    """A headless Chromium for one test module (``yield from`` it in a fixture)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        # Generous waits: the suite shares two cores with everything else.
+        pw_expect().set_options(timeout=20_000)
+        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+def open_lab_page(lab: JupyterLab, browser: Any) -> Iterator[LabPage]:
+    """One JupyterLab tab for a test module, closed at its end (``yield from`` it)."""
+    lab_page = LabPage(lab, browser)
+    lab_page.page.set_default_timeout(30_000)
+    yield lab_page
+    lab_page.close_page()
 
 
 class NotebookTimeout(TimeoutError):

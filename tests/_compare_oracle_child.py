@@ -18,6 +18,8 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from _child_common import user_types  # a sibling: this file runs as a script from tests/
+
 MARK = "@@COMPARE@@"
 PROBE_SECRET = "compare-oracle-subscription-secret"
 
@@ -98,35 +100,10 @@ def job_queue() -> dict[str, Any]:
 def jwt_strategy() -> Any:
     """The strategy add_auth_users() builds, through svc-infra's own state."""
     from fastapi import FastAPI
-    from fastapi_users import schemas
-    from sqlalchemy import Boolean, String
-    from sqlalchemy.orm import Mapped, mapped_column
     from svc_infra.api.fastapi.auth.add import add_auth_users
     from svc_infra.api.fastapi.auth.state import get_auth_state
-    from svc_infra.db.sql.base import ModelBase
-    from svc_infra.db.sql.types import GUID
 
-    class User(ModelBase):
-        __tablename__ = "compare_oracle_users"
-        __svc_infra_auth_user__ = True
-
-        id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True, default=uuid.uuid4)
-        email: Mapped[str] = mapped_column(String(320), index=True, nullable=False)
-        hashed_password: Mapped[str] = mapped_column(String(512), nullable=False)
-        is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
-        is_superuser: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
-        is_verified: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
-        mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
-
-    class UserRead(schemas.BaseUser[uuid.UUID]):
-        pass
-
-    class UserCreate(schemas.BaseUserCreate):
-        pass
-
-    class UserUpdate(schemas.BaseUserUpdate):
-        pass
-
+    User, UserRead, UserCreate, UserUpdate = user_types("compare_oracle_users")
     add_auth_users(
         FastAPI(),
         user_model=User,

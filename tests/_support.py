@@ -20,9 +20,11 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from svc_nb import Status
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -327,3 +329,26 @@ def notebook_text_outputs(nb: Any) -> str:
             if out.get("output_type") == "error":
                 chunks.append("\n".join(out.get("traceback", [])))
     return "\n".join(chunks)
+
+
+def assert_causes(report: Iterable[Any], causes: Iterable[str]) -> None:
+    """Every non-ok finding names its cause from ``causes``, first-class (not in its data);
+    ok findings name none."""
+    allowed = set(causes)
+    for finding in report:
+        if finding.status is Status.OK:
+            assert finding.cause is None, finding
+        else:
+            assert finding.cause in allowed, finding
+            assert "cause" not in finding.data, finding
+
+
+def changed_env(base: Mapping[str, str], changes: Mapping[str, str | None]) -> dict[str, str]:
+    """A copy of ``base`` with ``changes`` applied (None removes a variable)."""
+    env = dict(base)
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env

@@ -22,14 +22,15 @@ import pytest
 from svc_nb._resources import notebook_paths
 from svc_nb.cli import copy_notebooks
 from tests._browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SCREENSHOTS,
     JupyterLab,
     LabPage,
     NotebookTimeout,
     chromium_missing_reason,
     errors_in,
+    launch_chromium,
+    open_lab_page,
+    pw_expect,
 )
 from tests._support import LOCAL_PG_URL, LOCAL_REDIS_URL, closed_port
 
@@ -77,22 +78,12 @@ def lab() -> Iterator[JupyterLab]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        # Generous waits: the suite shares two cores with everything else.
-        _expect().set_options(timeout=20_000)
-        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield instance
-        instance.close()
+    yield from launch_chromium()
 
 
 @pytest.fixture(scope="module")
 def page(lab: JupyterLab, browser: Any) -> Iterator[LabPage]:
-    lab_page = LabPage(lab, browser)
-    lab_page.page.set_default_timeout(30_000)
-    yield lab_page
-    lab_page.close_page()
+    yield from open_lab_page(lab, browser)
 
 
 @pytest.fixture
@@ -108,12 +99,6 @@ def run_notebook(page: LabPage) -> Iterator[Callable[[str], dict[str, Any]]]:
     yield run
     for path in opened:
         page.close(path)
-
-
-def _expect() -> Any:
-    from playwright.sync_api import expect
-
-    return expect
 
 
 # --------------------------------------------------------------------------- every bundled notebook
@@ -133,7 +118,7 @@ def _check_timeline_chart(page: LabPage, state: dict[str, Any]) -> None:
             f"cell {index} (attempt_timeline) has no image/png output: "
             f"{[list(o.get('data', {})) for o in state['cells'][index]['outputs']]}")
         image = page.cell(index).locator('.jp-OutputArea-output img[src^="data:image/png"]')
-        _expect()(image).to_be_visible()
+        pw_expect()(image).to_be_visible()
         box = image.bounding_box()
         assert box and box["width"] > 300 and box["height"] > 150, f"chart image too small: {box}"
         natural = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
@@ -146,8 +131,8 @@ def _check_dashboard_table(page: LabPage, state: dict[str, Any]) -> None:
     """00: the dashboard finished in the page: a light per check and the findings table."""
     index = _widget_cells(state)[0]
     area = page.cell(index).locator(".jp-OutputArea")
-    _expect()(area.locator("tr[data-status]").first).to_be_visible(timeout=20_000)
-    _expect()(area.locator(".widget-html").first).not_to_contain_text("running", timeout=20_000)
+    pw_expect()(area.locator("tr[data-status]").first).to_be_visible(timeout=20_000)
+    pw_expect()(area.locator(".widget-html").first).not_to_contain_text("running", timeout=20_000)
     assert area.locator("code", has_text="cache.connect").count() >= 1
     _publish(page.screenshot("dashboard", area, max_height=640), "dashboard")
 
@@ -169,7 +154,7 @@ def test_notebook_runs_in_jupyterlab_without_errors(
     assert code and all(c["count"] is not None for c in code)
     # Widgets really render (the jupyter-widgets extension is active), none failed to display.
     for index in _widget_cells(state):
-        _expect()(page.cell(index).locator(".jp-OutputArea .jupyter-widgets").first).to_be_visible()
+        pw_expect()(page.cell(index).locator(".jp-OutputArea .jupyter-widgets").first).to_be_visible()
     assert page.page.get_by_text("Error displaying widget").count() == 0
     if name in _EXTRA_CHECKS:
         _EXTRA_CHECKS[name](page, state)
@@ -185,7 +170,7 @@ def test_jwt_inspector_shows_expired_verdict_and_timeline(
 ) -> None:
     from svc_nb import tokens
 
-    expect = _expect()
+    expect = pw_expect()
     # Expired 120 s ago: within the leeway slider's range, so the slider can rescue it.
     token = tokens.make(secret=_JWT_KEY, lifetime=900, now=time.time() - 1020)
     path = lab.add_notebook("widget_jwt.ipynb", [
@@ -239,7 +224,7 @@ def test_signature_checker_explains_wrong_secret(
 ) -> None:
     from svc_nb.webhooks import sign
 
-    expect = _expect()
+    expect = pw_expect()
     body = '{"order_id": 42, "amount": "19.90", "topic": "order.paid"}'
     right, wrong = "whsec-right-" + "r" * 20, "whsec-wrong-" + "w" * 20
     headers = "\n".join(f"{k}: {v}" for k, v in sign(body, right).items())
@@ -290,7 +275,7 @@ _RECORD_HEADER_JS = """
 def test_dashboard_rerun_button_refreshes_the_table(
     lab: JupyterLab, page: LabPage, run_notebook: Callable[[str], dict[str, Any]]
 ) -> None:
-    expect = _expect()
+    expect = pw_expect()
     path = lab.add_notebook("widget_dashboard.ipynb", [
         f"import os\nos.environ['REDIS_URL'] = {LOCAL_REDIS_URL!r}\nos.environ['SQL_URL'] = {LOCAL_PG_URL!r}\n"
         "from svc_nb import widgets\ndash = widgets.dashboard(timeout=3)\ndash",
@@ -388,10 +373,10 @@ def test_executed_html_shows_the_widgets_without_kernel_or_network(browser: Any,
     try:
         page.goto((tmp_path / "offline.html").as_uri())
         snapshot = page.locator(".svcnb-widget-snapshot")
-        _expect()(snapshot).to_have_count(1)
-        _expect()(snapshot.locator(".svcnb-verdict")).to_have_attribute("data-verdict", "invalid")
-        _expect()(snapshot.locator(".svcnb-verdict")).to_contain_text("expired")
-        _expect()(snapshot.locator("svg.svcnb-timeline")).to_be_visible()
+        pw_expect()(snapshot).to_have_count(1)
+        pw_expect()(snapshot.locator(".svcnb-verdict")).to_have_attribute("data-verdict", "invalid")
+        pw_expect()(snapshot.locator(".svcnb-verdict")).to_contain_text("expired")
+        pw_expect()(snapshot.locator("svg.svcnb-timeline")).to_be_visible()
         assert any("unpkg.com/@jupyter-widgets/html-manager" in url for url in requested)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         snapshot.screenshot(path=str(SCREENSHOTS / "offline_html_jwt_inspector.png"))

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 
 from tests._browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SCREENSHOTS,
     JupyterLab,
     LabPage,
     chromium_missing_reason,
     errors_in,
+    launch_chromium,
+    open_lab_page,
+    pw_expect,
 )
 from tests._support import LOCAL_PG_URL, LOCAL_REDIS_URL
 
@@ -30,12 +31,6 @@ if _REASON:
     pytestmark.append(pytest.mark.skip(reason=_REASON))
 
 JWT_SECRET = "browser-open-secret-Hq4Zr8Wm2Xc6Vb0Nk3Lp"
-
-
-def _expect() -> Any:
-    from playwright.sync_api import expect
-
-    return expect
 
 
 @pytest.fixture(scope="module")
@@ -53,21 +48,12 @@ def lab() -> Iterator[JupyterLab]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        _expect().set_options(timeout=20_000)
-        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield instance
-        instance.close()
+    yield from launch_chromium()
 
 
 @pytest.fixture(scope="module")
 def page(lab: JupyterLab, browser: Any) -> Iterator[LabPage]:
-    lab_page = LabPage(lab, browser)
-    lab_page.page.set_default_timeout(30_000)
-    yield lab_page
-    lab_page.close_page()
+    yield from open_lab_page(lab, browser)
 
 
 def test_an_opened_notebook_runs_with_its_parameters_filled(page: LabPage) -> None:
@@ -81,7 +67,7 @@ def test_an_opened_notebook_runs_with_its_parameters_filled(page: LabPage) -> No
         assert "JWT_SECRET = os.environ['AUTH_JWT__SECRET']" in sources[injected]
         assert "TOKEN = ''" in sources[injected]
         cell = page.cell(injected)
-        _expect()(cell).to_contain_text("os.environ['AUTH_JWT__SECRET']")
+        pw_expect()(cell).to_contain_text("os.environ['AUTH_JWT__SECRET']")
         assert JWT_SECRET not in page.page.content()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot("svc_nb_open_parameters", cell)
@@ -99,7 +85,7 @@ def test_svc_doctor_magic_renders_in_jupyterlab(lab: JupyterLab, page: LabPage) 
         state = page.run_all(path)
         assert errors_in(state) == []
         table = page.cell(1).locator(".svcnb-doctor")
-        expect = _expect()
+        expect = pw_expect()
         expect(table).to_be_visible()
         expect(table.locator('tr[data-check="db.auth"][data-status="ok"]')).to_have_count(1)
         muted = table.locator('tr[data-check="db.ssl"][data-silenced="true"]')
@@ -136,7 +122,7 @@ def test_run_report_html_reads_without_a_kernel_or_network(browser: Any, tmp_pat
               else route.abort())
     try:
         tab.goto(result.html.as_uri())
-        expect = _expect()
+        expect = pw_expect()
         banner = tab.locator(".svcnb-run-report")
         expect(banner).to_have_attribute("data-status", "ok")
         expect(banner).to_contain_text("incident.ipynb")

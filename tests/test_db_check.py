@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from svc_nb import Report, Status, SvcNbError
+from svc_nb import Status, SvcNbError
 from svc_nb._diagnose import _builders, registered_checks
 from svc_nb.db import Activity, DbCause, activity, check, pool_headroom
 from svc_nb.db._text import mask_sql_passwords
@@ -29,6 +29,7 @@ from tests._support import (
     PostgresCluster,
     SilentServer,
     _as_postgres,
+    assert_causes,
     closed_port,
     execute_notebook,
     notebook_text_outputs,
@@ -81,16 +82,6 @@ def _statuses(report: object) -> dict[str, str]:
     return {f.check: f.status.value for f in report}  # type: ignore[attr-defined]
 
 
-def assert_causes(report: Report) -> None:
-    """Every non-ok finding names its cause from DbCause; ok findings name none."""
-    for finding in report:
-        if finding.status is Status.OK:
-            assert finding.cause is None, finding
-        else:
-            assert finding.cause in set(DbCause), finding
-            assert "cause" not in finding.data, finding  # the cause is first-class, not data
-
-
 def assert_no_leftover(cluster: PostgresCluster) -> None:
     """svc_nb never leaves a connection open (its sessions are named svc_nb)."""
     deadline = time.monotonic() + 2
@@ -122,7 +113,7 @@ async def test_healthy_local_server(pg_url: str) -> None:
         and ssl.data["session_ssl"] is False
     )
     assert ssl.cause == DbCause.SERVER_TLS_OFF
-    assert_causes(report)
+    assert_causes(report, DbCause)
     cap = report["db.capacity"]
     assert (
         cap.data["per_process"] == 15 and cap.data["max_connections"] >= cap.data["available"] > 0
@@ -161,7 +152,7 @@ async def test_refused_port() -> None:
     assert f"-p {port}" in tcp.fix
     assert report["db.auth"].status is Status.SKIP
     assert report["db.auth"].cause == DbCause.NOT_REACHED
-    assert_causes(report)
+    assert_causes(report, DbCause)
 
 
 async def test_unusable_url_skips_every_stage() -> None:
@@ -230,7 +221,7 @@ async def test_silent_server_returns_within_timeout(silent_server: SilentServer)
     auth = report["db.auth"]  # ...but never speaks PostgreSQL
     assert auth.status is Status.FAIL and auth.cause == DbCause.TIMEOUT
     assert report["db.server"].cause == DbCause.NOT_CONNECTED
-    assert_causes(report)
+    assert_causes(report, DbCause)
     assert "did not complete the start-up" in auth.summary
     assert silent_server.accepted >= 1
 
@@ -257,7 +248,7 @@ async def test_wrong_password(scram: PostgresCluster) -> None:
     assert "password authentication failed" in auth.summary and "ALTER ROLE" in auth.fix
     assert "not-the-password" not in report.to_json()
     assert report["db.server"].status is Status.SKIP
-    assert_causes(report)
+    assert_causes(report, DbCause)
 
 
 async def test_missing_password(scram: PostgresCluster) -> None:

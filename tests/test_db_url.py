@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from svc_nb import Report, Status, SvcNbError
+from svc_nb import Status, SvcNbError
 from svc_nb.db import DbCause, parse_url
+from tests._support import assert_causes
 
 
 @pytest.fixture(autouse=True)
@@ -29,15 +30,6 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def parts(url: str) -> dict[str, object]:
     return dict(parse_url(url)["db.url"].data)
-
-
-def assert_causes(report: Report) -> None:
-    """Every non-ok finding names its cause from DbCause; ok findings name none."""
-    for finding in report:
-        if finding.status is Status.OK:
-            assert finding.cause is None, finding
-        else:
-            assert finding.cause in set(DbCause), finding
 
 
 # -- accepted forms -------------------------------------------------------------------------
@@ -122,7 +114,7 @@ def test_unencoded_password_characters(password: str) -> None:
     assert "percent-encoded" in f.summary and "quote(" in f.fix
     # the roll-up row names the most serious problem
     assert report["db.url"].cause == DbCause.PASSWORD_NOT_ENCODED
-    assert_causes(report)
+    assert_causes(report, DbCause)
     # the encoded structure is shown, the password itself never
     assert "…" in f.detail
     text = report.to_json() + str(report) + report._repr_html_()
@@ -212,7 +204,7 @@ def test_non_ascii_digit_port_is_a_bad_port_not_a_parser_crash(url: str) -> None
 def test_url_mistakes_carry_their_cause(url: str, cause: DbCause) -> None:
     report = parse_url(url)
     assert cause in {f.cause for f in report}, report
-    assert_causes(report)
+    assert_causes(report, DbCause)
 
 
 def test_unknown_parameters_and_libpq_only_ones() -> None:
@@ -334,7 +326,7 @@ def test_megabyte_inputs_parse_in_linear_time(name: str) -> None:
     elapsed = time.perf_counter() - started
     assert elapsed < 2.0, f"{name}: {elapsed:.2f} s"
     assert report.get("db.url") is not None
-    assert_causes(report)
+    assert_causes(report, DbCause)
     # a finding shows a bounded slice of what was pasted, not the megabyte
     assert all(len(f.summary) < 2_000 for f in report), name
 

@@ -1027,7 +1027,7 @@ def test_auth_settings_table_agrees_with_svc_infra(
     auth_oracle: list[str | None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without svc-infra installed, the table of its fields gives the same verdicts."""
-    monkeypatch.setattr(_auth, "_settings_path", lambda: None)
+    monkeypatch.setattr(_auth._AUTH_MODEL, "load", lambda: None)
     for env, verdict in zip(_AUTH_CORPUS, auth_oracle, strict=True):
         checked = _auth.check_auth_settings(env)
         assert not env or checked.rule.startswith("svc_nb's table"), checked.rule

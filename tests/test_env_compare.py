@@ -32,7 +32,7 @@ from svc_nb.env._compare_cli import main as compare_main
 from svc_nb.env._compare_settings import database_key, redis_key
 from svc_nb.env._compare_view import MARK
 from tests._compare_oracle import run_group
-from tests._support import ROOT
+from tests._support import ROOT, changed_env
 from tests.fidelity._oracle import clean_env
 
 C = EnvCause
@@ -57,13 +57,7 @@ BASE: dict[str, str] = {
 
 
 def service(**changes: str | None) -> dict[str, str]:
-    env = dict(BASE)
-    for name, value in changes.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return env
+    return changed_env(BASE, changes)
 
 
 # Each service differs from "api" in one way (or, for worker*, in none that matters).

@@ -14,28 +14,8 @@ import pytest
 import svc_nb
 from svc_nb import Finding, Report, Status
 from svc_nb import migrations as mig
+from svc_nb.demo._alembic import write_revision
 from tests._support import LOCAL_PG_URL
-
-SCRIPT = '''"""{message}
-
-Revision ID: {rev}
-"""
-from alembic import op
-import sqlalchemy as sa
-
-revision = {rev!r}
-down_revision = {down!r}
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    {upgrade}
-
-
-def downgrade() -> None:
-    pass
-'''
 
 ENV_PY = """
 from alembic import context
@@ -64,9 +44,7 @@ def make_scripts(
     for i, (rev, down) in enumerate(graph.items()):
         down_value = tuple(down) if isinstance(down, list | tuple) else down
         body = (upgrades or {}).get(rev, "pass")
-        (location / "versions" / f"{i:03d}_{rev}.py").write_text(
-            SCRIPT.format(rev=rev, down=down_value, message=f"step {rev}", upgrade=body)
-        )
+        write_revision(location / "versions", i, rev, down_value, f"step {rev}", body)
     return location
 
 

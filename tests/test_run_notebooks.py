@@ -28,7 +28,9 @@ def _runner() -> ModuleType:
 
 
 def _embedded_state(html: str) -> dict[str, Any]:
-    match = re.search(r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', html, re.S)
+    match = re.search(
+        r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>', html, re.S
+    )
     assert match, "the HTML embeds no widget state"
     state: dict[str, Any] = json.loads(match.group(1))["state"]
     return state
@@ -57,7 +59,11 @@ def test_html_embeds_the_widget_state_after_background_updates(tmp_path: Path) -
             "w.VBox([w.Password(value=typed), w.HTML('key is ' + key)])"
         ),
     ]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     source = tmp_path / "widgets.ipynb"
     nbformat.write(nb, source)
     out = tmp_path / "out"
@@ -78,8 +84,12 @@ def test_html_embeds_the_widget_state_after_background_updates(tmp_path: Path) -
     assert executed.metadata["widgets"][runner.WIDGET_STATE]["state"] == state
     assert runner.widget_state_problems(executed, html) == []
     # Every displayed widget is in the state, so the HTML can render it without a kernel.
-    views = [o["data"][runner.WIDGET_VIEW]["model_id"] for c in executed.cells for o in c.get("outputs", [])
-             if runner.WIDGET_VIEW in o.get("data", {})]
+    views = [
+        o["data"][runner.WIDGET_VIEW]["model_id"]
+        for c in executed.cells
+        for o in c.get("outputs", [])
+        if runner.WIDGET_VIEW in o.get("data", {})
+    ]
     assert len(views) == 3 and set(views) <= set(state)
     # No secret reaches the files: password fields are saved empty, registered secrets masked.
     assert values["PasswordModel"] in ([""], [None])
@@ -95,9 +105,16 @@ def test_html_embeds_the_widget_state_after_background_updates(tmp_path: Path) -
 
 def test_a_failing_cell_is_reported_and_the_notebook_still_saved(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("raise ValueError('boom here')"),
-                nbformat.v4.new_code_cell("y = 2")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("raise ValueError('boom here')"),
+        nbformat.v4.new_code_cell("y = 2"),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     source = tmp_path / "fails.ipynb"
     nbformat.write(nb, source)
 
@@ -112,33 +129,60 @@ def test_a_failing_cell_is_reported_and_the_notebook_still_saved(tmp_path: Path)
 
 
 def test_static_widget_html_draws_boxes_text_choices_and_images() -> None:
-    runner = _runner()
+    from svc_nb.runbook._html import widget_html
+
     states = {
-        "box": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_row", "IPY_MODEL_img"]}},
-        "row": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_txt", "IPY_MODEL_pick", "IPY_MODEL_btn"]}},
-        "txt": {"model_name": "TextareaModel", "state": {"value": "a <b> c", "description": "Body"}},
-        "pick": {"model_name": "DropdownModel", "state": {"_options_labels": ["auto", "stripe"], "index": 1}},
+        "box": {
+            "model_name": "VBoxModel",
+            "state": {"children": ["IPY_MODEL_row", "IPY_MODEL_img"]},
+        },
+        "row": {
+            "model_name": "HBoxModel",
+            "state": {"children": ["IPY_MODEL_txt", "IPY_MODEL_pick", "IPY_MODEL_btn"]},
+        },
+        "txt": {
+            "model_name": "TextareaModel",
+            "state": {"value": "a <b> c", "description": "Body"},
+        },
+        "pick": {
+            "model_name": "DropdownModel",
+            "state": {"_options_labels": ["auto", "stripe"], "index": 1},
+        },
         "btn": {"model_name": "ButtonModel", "state": {"description": "Re-run"}},
-        "img": {"model_name": "ImageModel", "state": {"format": "png"},
-                "buffers": [{"path": ["value"], "encoding": "base64", "data": "iVBORw0KGgo="}]},
+        "img": {
+            "model_name": "ImageModel",
+            "state": {"format": "png"},
+            "buffers": [{"path": ["value"], "encoding": "base64", "data": "iVBORw0KGgo="}],
+        },
     }
-    out = runner.static_widget_html(states, "box")
+    out = widget_html(states, "box")
     assert "flex-direction:column" in out and "flex-direction:row" in out
     assert "<pre>a &lt;b&gt; c</pre>" in out and ">Body<" in out
     assert "<b>stripe</b>" in out and "<button disabled>Re-run</button>" in out
     assert '<img alt="" src="data:image/png;base64,iVBORw0KGgo="/>' in out
-    assert runner.static_widget_html(states, "missing") == ""
+    assert widget_html(states, "missing") == ""
 
 
 def test_widget_state_problems_names_a_missing_model() -> None:
     runner = _runner()
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("w")
-    cell.outputs = [nbformat.v4.new_output(
-        "display_data", data={runner.WIDGET_VIEW: {"model_id": "abc123", "version_major": 2, "version_minor": 0},
-                              "text/plain": "HTML()"})]
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={
+                runner.WIDGET_VIEW: {"model_id": "abc123", "version_major": 2, "version_minor": 0},
+                "text/plain": "HTML()",
+            },
+        )
+    ]
     nb.cells = [cell]
-    assert runner.widget_state_problems(nb, "<html></html>") == ["1 widget view(s) but no embedded widget state"]
-    html = '<script type="application/vnd.jupyter.widget-state+json">{"state": {"other": {}}}</script>'
+    assert runner.widget_state_problems(nb, "<html></html>") == [
+        "1 widget view(s) but no embedded widget state"
+    ]
+    html = (
+        '<script type="application/vnd.jupyter.widget-state+json">{"state": {"other": {}}}</script>'
+    )
     assert runner.widget_state_problems(nb, html) == [
-        "widget model abc123 is displayed but not in the embedded state"]
+        "widget model abc123 is displayed but not in the embedded state"
+    ]

@@ -19,7 +19,7 @@ from typing import Any
 from svc_nb._validate import DEFAULT_TIMEOUT_S, check_timeout
 from svc_nb.demo._errors import DemoError, require
 
-__all__ = ["AlembicProject", "alembic_project"]
+__all__ = ["AlembicProject", "alembic_project", "write_revision"]
 
 SCRIPT = '''"""{message}"""
 from alembic import op
@@ -79,6 +79,21 @@ def downgrade() -> None:
     ${downgrades if downgrades else "pass"}
 '''
 
+
+def write_revision(
+    versions: Path,
+    number: int,
+    rev: str,
+    down: str | tuple[str, ...] | None,
+    message: str,
+    upgrade: str = "pass",
+) -> Path:
+    """Write ``versions/{number:03d}_{rev}.py`` revising ``down`` (a tuple: a merge)."""
+    path = versions / f"{number:03d}_{rev}.py"
+    path.write_text(SCRIPT.format(rev=rev, down=down, message=message, upgrade=upgrade))
+    return path
+
+
 INITIAL_REVISIONS = (
     (
         "a1",
@@ -117,9 +132,7 @@ class AlembicProject:
         self, number: int, rev: str, down: str | None, message: str, upgrade: str = "pass"
     ) -> Path:
         """Write ``versions/{number:03d}_{rev}.py`` revising ``down``; returns its path."""
-        path = self.migrations / "versions" / f"{number:03d}_{rev}.py"
-        path.write_text(SCRIPT.format(rev=rev, down=down, message=message, upgrade=upgrade))
-        return path
+        return write_revision(self.migrations / "versions", number, rev, down, message, upgrade)
 
     def scripts(self) -> list[str]:
         """The revision files, by name."""

@@ -15,13 +15,12 @@ import hashlib
 import secrets
 import time
 import urllib.parse
-from types import TracebackType
 from typing import Any
 
 from svc_nb._redact import register_secret
 from svc_nb._validate import DEFAULT_HTTP_TIMEOUT_S, check_timeout
 from svc_nb.demo._errors import require
-from svc_nb.demo._serve import Served, serve
+from svc_nb.demo._serve import Served, StopsOnExit, serve
 
 __all__ = ["LocalOAuthProvider", "oauth_provider", "session_login_app", "start_login"]
 
@@ -116,7 +115,7 @@ def _provider_app(endpoint: _TokenEndpoint) -> Any:
     )
 
 
-class LocalOAuthProvider:
+class LocalOAuthProvider(StopsOnExit):
     """A running OAuth/OIDC provider on 127.0.0.1 with one registered client.
 
     ``url`` is its issuer; ``client_id``, ``client_secret`` and ``redirect_uri``
@@ -161,17 +160,6 @@ class LocalOAuthProvider:
 
     def stop(self) -> None:
         self._served.stop()
-
-    def __enter__(self) -> LocalOAuthProvider:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         # No client secret here: reprs end up in notebook outputs.

@@ -6,15 +6,33 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from svc_nb._validate import check_timeout
 from svc_nb.demo._errors import DemoError, require
 
-__all__ = ["Served", "serve"]
+__all__ = ["Served", "StopsOnExit", "serve"]
 
 
-class Served:
+class StopsOnExit:
+    """A running thing that ``with`` stops at the end of the block (``stop()`` does the work)."""
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class Served(StopsOnExit):
     """A running server: ``.url`` to call it, ``.stop()`` (or ``with``) to end it.
 
     Started on creation, so it can live across notebook cells; also a context
@@ -64,17 +82,6 @@ class Served:
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(check_timeout(timeout))
         self._socket.close()
-
-    def __enter__(self) -> Served:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<Served {self.url} {'running' if self.running else 'stopped'}>"

@@ -14,19 +14,14 @@ by a table of its three fields.
 
 from __future__ import annotations
 
-import contextvars
-import importlib.util
 import json
-import sys
-import threading
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
 
 from svc_nb._explain import Explanation, explain
 from svc_nb._report import Finding, Status
 from svc_nb.env._causes import EnvCause
 from svc_nb.env._explanations import clip, combine, ok
+from svc_nb.env._svc_infra_model import SvcInfraModel
 
 __all__ = ["APP_SETTING_CHECKS", "LOG_FORMATS", "LOG_LEVELS", "observability_problems"]
 
@@ -40,7 +35,6 @@ _PYDANTIC_BOOL = frozenset(
 )
 _OBS_FIELDS = ("METRICS_ENABLED", "METRICS_PATH", "METRICS_DEFAULT_BUCKETS")
 _OBS_FILE = ("obs", "settings.py")
-_MODULE_NAME = "_svc_nb_svc_infra_obs_settings"
 
 EXPLAIN: dict[EnvCause, Explanation] = {
     C.APP_SETTING_INVALID: Explanation(
@@ -96,74 +90,7 @@ def _logging_problems(env: Mapping[str, str]) -> list[Finding]:
 
 # -- ObservabilitySettings ----------------------------------------------------------
 
-_GIVEN: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar("_svc_nb_obs_env")
-_lock = threading.Lock()
-_loaded: dict[tuple[str, int], Any] = {}
-
-
-def _settings_file() -> Path | None:
-    try:
-        spec = importlib.util.find_spec("svc_infra")  # locates the package, runs none of it
-    except (ImportError, ValueError):
-        return None
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(location, *_OBS_FILE)
-        if path.is_file():
-            return path
-    return None
-
-
-def _model() -> Any:
-    """A subclass of svc-infra's ObservabilitySettings that reads a given mapping, or None."""
-    path = _settings_file()
-    if path is None:
-        return None
-    try:
-        key = (str(path), path.stat().st_mtime_ns)
-    except OSError:
-        return None
-    with _lock:
-        if key not in _loaded:
-            _loaded.clear()
-            _loaded[key] = _build(path)
-        return _loaded[key]
-
-
-def _build(path: Path) -> Any:
-    try:
-        from pydantic_settings import EnvSettingsSource
-
-        spec = importlib.util.spec_from_file_location(_MODULE_NAME, path)
-        if spec is None or spec.loader is None:
-            return None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[_MODULE_NAME] = module
-        spec.loader.exec_module(module)
-        base = module.ObservabilitySettings
-
-        class _GivenEnv(EnvSettingsSource):
-            def _load_env_vars(self) -> Mapping[str, str | None]:
-                given = _GIVEN.get()
-                return (
-                    dict(given) if self.case_sensitive else {k.lower(): v for k, v in given.items()}
-                )
-
-        class _Probe(base):  # type: ignore[misc, valid-type]
-            @classmethod
-            def settings_customise_sources(
-                cls, settings_cls: Any, *args: Any, **kwargs: Any
-            ) -> tuple[Any, ...]:
-                return (_GivenEnv(settings_cls),)
-
-        token = _GIVEN.set({})
-        try:
-            _Probe()
-        finally:
-            _GIVEN.reset(token)
-    except Exception:  # another package's file surprised us: use the table
-        sys.modules.pop(_MODULE_NAME, None)
-        return None
-    return _Probe
+_OBS_MODEL = SvcInfraModel(_OBS_FILE, "ObservabilitySettings")
 
 
 def _table(env: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -190,24 +117,21 @@ def observability_problems(env: Mapping[str, str]) -> list[tuple[str, str]]:
     relevant = {k: v for k, v in env.items() if k.upper() in _OBS_FIELDS}
     if not relevant:
         return []
-    probe = _model()
-    if probe is None:
+    model = _OBS_MODEL.load()
+    if model is None:
         return _table(relevant)
     from pydantic import ValidationError
     from pydantic_settings import SettingsError
 
     problems: list[tuple[str, str]] = []
     for name, value in relevant.items():  # one at a time: every bad variable is named
-        token = _GIVEN.set({name: value})
         try:
-            probe()
+            model.validate({name: value})
         except ValidationError as exc:
             first = exc.errors(include_url=False, include_input=False)[0]
             problems.append((name, str(first.get("msg", "invalid value"))))
         except (SettingsError, RecursionError):
             problems.append((name, "error parsing value (not JSON)"))
-        finally:
-            _GIVEN.reset(token)
     return problems
 
 

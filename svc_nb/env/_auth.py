@@ -14,25 +14,19 @@ bad variable is named, not just the first.
 
 from __future__ import annotations
 
-import contextvars
-import importlib.metadata
-import importlib.util
 import re
-import sys
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from svc_nb.env._read import json_depth_exceeds, load_json
+from svc_nb.env._svc_infra_model import LoadedModel, SvcInfraModel
 
 __all__ = ["AuthCheck", "SettingProblem", "check_auth_settings", "pydantic_int"]
 
 _PREFIX = "auth_"
 _DELIMITER = "__"
 _SETTINGS_FILE = ("api", "fastapi", "auth", "settings.py")
-_MODULE_NAME = "_svc_nb_svc_infra_auth_settings"
 # A pasted list of a hundred thousand bad items needs its first few named, not all.
 _MAX_PROBLEMS = 20
 
@@ -262,88 +256,17 @@ def _json_valued(field: str, name: str) -> bool:
 
 # -- svc-infra's own model ----------------------------------------------------------
 
-_GIVEN: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar("_svc_nb_auth_env")
-_load_lock = threading.Lock()
-_loaded: dict[tuple[str, int], tuple[Any, str] | None] = {}
+_AUTH_MODEL = SvcInfraModel(_SETTINGS_FILE, "AuthSettings")
 
 
-def _settings_path() -> Path | None:
-    try:
-        spec = importlib.util.find_spec("svc_infra")  # locates the package, runs none of it
-    except (ImportError, ValueError):
-        return None
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(location, *_SETTINGS_FILE)
-        if path.is_file():
-            return path
-    return None
-
-
-def _model() -> tuple[Any, str] | None:
-    """(validating subclass of svc-infra's AuthSettings, rule name), or None to use the table."""
-    path = _settings_path()
-    if path is None:
-        return None
-    try:
-        key = (str(path), path.stat().st_mtime_ns)
-    except OSError:
-        return None
-    with _load_lock:
-        if key not in _loaded:
-            _loaded.clear()
-            _loaded[key] = _build_model(path)
-        return _loaded[key]
-
-
-def _build_model(path: Path) -> tuple[Any, str] | None:
-    try:
-        from pydantic_settings import EnvSettingsSource
-
-        spec = importlib.util.spec_from_file_location(_MODULE_NAME, path)
-        if spec is None or spec.loader is None:
-            return None
-        module = importlib.util.module_from_spec(spec)
-        # pydantic resolves the module's annotations through sys.modules.
-        sys.modules[_MODULE_NAME] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            sys.modules.pop(_MODULE_NAME, None)
-            raise
-        settings_cls = module.AuthSettings
-
-        class _GivenEnv(EnvSettingsSource):
-            def _load_env_vars(self) -> Mapping[str, str | None]:
-                given = _GIVEN.get()
-                if self.case_sensitive:
-                    return dict(given)
-                return {k.lower(): v for k, v in given.items()}
-
-        class _Probe(settings_cls):  # type: ignore[misc, valid-type]
-            @classmethod
-            def settings_customise_sources(
-                cls, settings_cls: Any, *args: Any, **kwargs: Any
-            ) -> tuple[Any, ...]:
-                return (_GivenEnv(settings_cls),)
-
-        token = _GIVEN.set({})
-        try:
-            _Probe()  # the defaults must load, or this model is not what we think
-        finally:
-            _GIVEN.reset(token)
-        version = importlib.metadata.version("svc-infra")
-    except Exception:  # any surprise in another package's file: fall back to the table
-        return None
-    return _Probe, f"svc-infra {version}'s AuthSettings model"
-
-
-def _model_group(probe: Any, field: str, group: list[tuple[str, str]]) -> list[SettingProblem]:
+def _model_group(
+    model: LoadedModel, field: str, group: list[tuple[str, str]]
+) -> list[SettingProblem]:
     from pydantic import ValidationError
     from pydantic_settings import SettingsError
 
-    token = _GIVEN.set(dict(group))
     try:
-        probe()
+        model.validate(dict(group))
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)[:_MAX_PROBLEMS]
         return [_from_error(field, group, err) for err in errors]
@@ -353,8 +276,6 @@ def _model_group(probe: Any, field: str, group: list[tuple[str, str]]) -> list[S
         return [
             _problem(name, field, "too_deep" if deep else "not_json", "the value is not valid JSON")
         ]
-    finally:
-        _GIVEN.reset(token)
     return []
 
 
@@ -400,8 +321,8 @@ def check_auth_settings(env: Mapping[str, str]) -> AuthCheck:
     """The AUTH_* variables of ``env`` svc-infra's AuthSettings reads, and what it rejects."""
     if not any(name[:5].lower() == _PREFIX for name in env):
         return AuthCheck((), (), "no AUTH_* variable")  # nothing to load: pydantic stays unimported
-    model = _model()
-    fields = frozenset(_FIELDS) if model is None else frozenset(model[0].model_fields)
+    model = _AUTH_MODEL.load()
+    fields = frozenset(_FIELDS) if model is None else frozenset(model.settings.model_fields)
     groups = _groups(env, fields)
     problems: list[SettingProblem] = []
     for field, group in groups.items():
@@ -411,8 +332,12 @@ def check_auth_settings(env: Mapping[str, str]) -> AuthCheck:
             problems.extend(_problem(n, field, "too_deep", "JSON nested too deeply") for n in deep)
             continue
         problems.extend(
-            _table_group(field, group) if model is None else _model_group(model[0], field, group)
+            _table_group(field, group) if model is None else _model_group(model, field, group)
         )
-    rule = model[1] if model else "svc_nb's table of svc-infra 1.22's AuthSettings fields"
+    rule = (
+        f"svc-infra {model.version}'s AuthSettings model"
+        if model
+        else "svc_nb's table of svc-infra 1.22's AuthSettings fields"
+    )
     names = tuple(name for group in groups.values() for name, _ in group)
     return AuthCheck(names, tuple(problems), rule)

@@ -78,6 +78,11 @@ def _problem(name: str, cause: EnvCause, path: str = "", **fields: Any) -> Findi
     return explain(CHECK, cause, _EXPLAIN, data=data, name=name, path=path or "", **fields)
 
 
+def _invalid(name: str, path: str, problem: str, detail: str = "") -> Finding:
+    """The finding for a file that is neither a .env file nor a doctor report."""
+    return _problem(name, C.COMPARE_INPUT_INVALID, path, problem=problem, detail=detail)
+
+
 def _read_bytes(name: str, path: str) -> bytes | Finding:
     """The file's bytes, or the finding saying why not (never blocks on a FIFO or a device)."""
     try:
@@ -89,12 +94,11 @@ def _read_bytes(name: str, path: str) -> bytes | Finding:
     if not stat.S_ISREG(info.st_mode):
         return _problem(name, C.ENV_FILE_MISSING, path)
     if info.st_size > MAX_INPUT_BYTES:
-        return _problem(
+        return _invalid(
             name,
-            C.COMPARE_INPUT_INVALID,
             path,
-            problem=f"is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB",
-            detail="A .env file or a doctor report is a few kilobytes: this is another file.",
+            f"is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB",
+            "A .env file or a doctor report is a few kilobytes: this is another file.",
         )
     try:
         with open(path, "rb") as handle:
@@ -106,9 +110,7 @@ def _read_bytes(name: str, path: str) -> bytes | Finding:
 def _from_json(name: str, path: str, text: str) -> Loaded:
     invalid = "is JSON but not a svc-nb doctor --json report"
     if json_depth_exceeds(text):
-        return Loaded(
-            name, None, _problem(name, C.COMPARE_INPUT_INVALID, path, problem=invalid, detail="")
-        )
+        return Loaded(name, None, _invalid(name, path, invalid))
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):
@@ -121,24 +123,16 @@ def _from_json(name: str, path: str, text: str) -> Loaded:
             except (ValueError, RecursionError):
                 continue
     if document is None:
+        detail = (
+            "A doctor report is what `svc-nb doctor --json` prints; "
+            "a .env file has NAME=value lines."
+        )
         return Loaded(
-            name,
-            None,
-            _problem(
-                name,
-                C.COMPARE_INPUT_INVALID,
-                path,
-                problem="starts like JSON but does not parse",
-                detail="A doctor report is what `svc-nb doctor --json` prints; a .env file has NAME=value lines.",
-            ),
+            name, None, _invalid(name, path, "starts like JSON but does not parse", detail)
         )
     if not is_doctor_report(document):
         detail = 'It has no "findings" list: pass the output of `svc-nb doctor --json`.'
-        return Loaded(
-            name,
-            None,
-            _problem(name, C.COMPARE_INPUT_INVALID, path, problem=invalid, detail=detail),
-        )
+        return Loaded(name, None, _invalid(name, path, invalid, detail))
     return Loaded(name, settings_from_doctor(document, f"doctor report {path}"))
 
 
@@ -147,17 +141,8 @@ def _from_path(name: str, path: str) -> Loaded:
     if isinstance(raw, Finding):
         return Loaded(name, None, raw)
     if b"\x00" in raw:
-        return Loaded(
-            name,
-            None,
-            _problem(
-                name,
-                C.COMPARE_INPUT_INVALID,
-                path,
-                problem="is a binary file",
-                detail="It holds NUL bytes: neither a .env file nor a doctor report does.",
-            ),
-        )
+        detail = "It holds NUL bytes: neither a .env file nor a doctor report does."
+        return Loaded(name, None, _invalid(name, path, "is a binary file", detail))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -7,14 +7,13 @@ never imported: that would load its settings from this process's environment).
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Mapping
-from pathlib import Path
 
 from svc_nb._explain import Explanation, explain
 from svc_nb._report import Finding, Status
 from svc_nb.env._causes import EnvCause
+from svc_nb.env._svc_infra_model import svc_infra_file
 
 __all__ = ["PROVED_SVC_INFRA_VERSION", "known_bad_findings", "version_tuple"]
 
@@ -45,18 +44,6 @@ def version_tuple(text: str | None) -> tuple[int, ...] | None:
     return tuple(int(part) for part in match.group().split(".")) if match else None
 
 
-def _svc_infra_file(*parts: str) -> Path | None:
-    try:
-        spec = importlib.util.find_spec("svc_infra")  # locates the package, runs none of it
-    except (ImportError, ValueError):
-        return None
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(location, *parts)
-        if path.is_file():
-            return path
-    return None
-
-
 def _typer(versions: Mapping[str, str | None]) -> Finding | None:
     typer = version_tuple(versions.get("typer"))
     if not versions.get("svc-infra") or typer is None or typer[:2] < _TYPER_BREAKS_AT:
@@ -76,7 +63,7 @@ def _typer(versions: Mapping[str, str | None]) -> Finding | None:
 
 def _sync_alembic_template() -> Finding | None:
     """svc-infra's sync Alembic env.py template calls a helper it never imports."""
-    path = _svc_infra_file(*_SYNC_TEMPLATE)
+    path = svc_infra_file(*_SYNC_TEMPLATE)
     if path is None:
         return None
     try:

@@ -14,7 +14,7 @@ import subprocess
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from svc_nb._redact import MASK
 
@@ -151,8 +151,13 @@ def execute(
     env: Mapping[str, str],
     timeout: float,
     progress: Callable[[CellProgress], None] | None = None,
+    kernel_stderr: IO[bytes] | int = subprocess.DEVNULL,
 ) -> Execution:
-    """Run ``nb`` in place in a fresh kernel (its kernelspec, else python3)."""
+    """Run ``nb`` in place in a fresh kernel (its kernelspec, else python3).
+
+    ``kernel_stderr`` takes the kernel's chatter (its warnings): by default it is
+    dropped, as it would break up the progress lines.
+    """
     kernel = (nb.metadata.get("kernelspec") or {}).get("name") or "python3"
     from svc_nb.runbook._client import RunbookClient
 
@@ -164,6 +169,5 @@ def execute(
         resources={"metadata": {"path": cwd}},
     )
     client.progress = progress
-    # The kernel's chatter (warnings on its stderr) would break up the progress lines.
-    client.execute(env=dict(env), stderr=subprocess.DEVNULL)
+    client.execute(env=dict(env), stderr=kernel_stderr)
     return client.outcome

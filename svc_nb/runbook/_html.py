@@ -17,7 +17,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["WIDGET_STATE", "WIDGET_VIEW", "add_static_snapshots", "report_html", "run_banner"]
+__all__ = [
+    "WIDGET_STATE",
+    "WIDGET_VIEW",
+    "add_static_snapshots",
+    "notebook_page",
+    "report_html",
+    "run_banner",
+    "widget_html",
+]
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -68,7 +76,7 @@ def _ref(value: Any) -> str | None:
 
 def _box_html(states: Mapping[str, Any], name: str, state: Mapping[str, Any], depth: int) -> str:
     refs = (_ref(child) for child in state.get("children", []))
-    children = [_widget_html(states, ref, depth + 1) for ref in refs if ref]
+    children = [widget_html(states, ref, depth + 1) for ref in refs if ref]
     gap = "12px" if _BOXES[name] == "row" else "4px"
     inner = "".join(f"<div>{child}</div>" for child in children if child)
     return (
@@ -108,7 +116,7 @@ def _image_html(model: Mapping[str, Any], state: Mapping[str, Any], desc: str) -
     return ""
 
 
-def _widget_html(states: Mapping[str, Any], model_id: str, depth: int = 0) -> str:
+def widget_html(states: Mapping[str, Any], model_id: str, depth: int = 0) -> str:
     """A static picture of one widget from its saved state (no JavaScript needed)."""
     esc = html_mod.escape
     model = states.get(model_id)
@@ -150,7 +158,7 @@ def add_static_snapshots(page: str, nb: Any) -> str:
             model_id = json.loads(match.group(2))["model_id"]
         except (ValueError, KeyError, TypeError):
             return match.group(1)
-        body = _widget_html(states, str(model_id))
+        body = widget_html(states, str(model_id))
         if not body:
             return match.group(1)
         return f'{match.group(1)}\n<div class="svcnb-widget-snapshot">{body}</div>'
@@ -188,13 +196,18 @@ def run_banner(run: Mapping[str, Any]) -> str:
     )
 
 
-def report_html(nb: Any, run: Mapping[str, Any]) -> str:
-    """The whole HTML report: nbconvert's lab page, widget pictures, run banner."""
+def notebook_page(nb: Any) -> str:
+    """nbconvert's lab page of an executed notebook, with a static picture of every widget."""
     from nbconvert import HTMLExporter
 
     page, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
     page = add_static_snapshots(page, nb)
-    page = page.replace("</head>", f"<style>{_SNAPSHOT_CSS}</style>\n</head>", 1)
+    return page.replace("</head>", f"<style>{_SNAPSHOT_CSS}</style>\n</head>", 1)
+
+
+def report_html(nb: Any, run: Mapping[str, Any]) -> str:
+    """The whole HTML report: the notebook's page with widget pictures, and the run banner."""
+    page = notebook_page(nb)
     body = re.search(r"<body[^>]*>", page)
     if body is None:
         return page

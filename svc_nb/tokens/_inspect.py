@@ -67,11 +67,30 @@ class _Inspection:
     def kid(self) -> str | None:
         return self.parsed.kid if self.parsed is not None else None
 
-    def verify(self, keyset: KeySet) -> None:
-        assert self.parsed is not None
-        self.verified = verify(self.parsed, keyset, self.options, self.notes)
+    def keys(self) -> KeySet | KeyProblem | None:
+        """The keys to verify with (a JWKS fetch blocks), why there are none, or None: no check."""
+        if not self.wants_keys:
+            return None
+        try:
+            return resolve_keys(self.options, self.kid)
+        except KeyProblem as problem:
+            return problem
 
-    def report(self) -> TokenReport:
+    async def keys_async(self) -> KeySet | KeyProblem | None:
+        """As :meth:`keys`, awaiting a JWKS fetch."""
+        if not self.wants_keys:
+            return None
+        try:
+            return await resolve_keys_async(self.options, self.kid)
+        except KeyProblem as problem:
+            return problem
+
+    def report(self, keys: KeySet | KeyProblem | None) -> TokenReport:
+        """Verify with ``keys`` (or note why not); the report of every stage."""
+        if isinstance(keys, KeyProblem):
+            self.notes.append(keys.finding)
+        elif keys is not None and self.parsed is not None:
+            self.verified = verify(self.parsed, keys, self.options, self.notes)
         parsed = self.parsed
         return TokenReport(
             token=self.text,
@@ -118,14 +137,7 @@ def inspect(
         timeout=timeout,
     )
     inspection = _Inspection(token, options)
-    if inspection.wants_keys:
-        try:
-            keyset = resolve_keys(options, inspection.kid)
-        except KeyProblem as problem:
-            inspection.notes.append(problem.finding)
-        else:
-            inspection.verify(keyset)
-    return inspection.report()
+    return inspection.report(inspection.keys())
 
 
 async def inspect_async(
@@ -152,11 +164,4 @@ async def inspect_async(
         timeout=timeout,
     )
     inspection = _Inspection(token, options)
-    if inspection.wants_keys:
-        try:
-            keyset = await resolve_keys_async(options, inspection.kid)
-        except KeyProblem as problem:
-            inspection.notes.append(problem.finding)
-        else:
-            inspection.verify(keyset)
-    return inspection.report()
+    return inspection.report(await inspection.keys_async())

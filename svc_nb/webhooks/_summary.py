@@ -43,8 +43,10 @@ _ADVICE = {
     WebhooksCause.MISSING_INDEX: Explanation(
         Status.WARN,
         "{table_name} has no index for {what}",
-        "The summary groups by delivery and filters on time; without an index leading with "
-        "those columns every run reads and sorts the whole table.",
+        "The per-delivery figures group the attempts by delivery: without an index leading with "
+        "it, PostgreSQL hashes every delivery in memory (spilling to disk for millions), while "
+        "with the covering index below it reads them in order from the index alone. A time "
+        "window (since=/until=) needs an index on the start time, or reads the whole table.",
         "{statements}",
     ),
     WebhooksCause.NO_PERCENTILES: Explanation(

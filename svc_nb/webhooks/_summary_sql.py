@@ -157,13 +157,14 @@ def _count_columns(c: Columns, bucket_s: float) -> tuple[Any, Any]:
 
 
 def counts_query(c: Columns, bucket_s: float) -> Any:
-    """Attempts by (attempt, status, outcome), by (outcome, latency bin) and by (bucket, outcome).
+    """Attempts by (attempt, status, outcome, latency bin), and by (time bucket, outcome).
 
-    Three plain GROUP BYs in one UNION ALL. Not GROUPING SETS: the planner
-    cannot estimate how many latency bins or time buckets there are, so it
-    sorts the whole table for one of the sets, while each plain GROUP BY
-    hashes (spilling if it must) and runs on parallel workers. Rows carry
-    ``kind``: "attempt", "latency" or "bucket".
+    Two plain GROUP BYs in one UNION ALL: a few thousand groups at most, which
+    Python adds up into the by-attempt table and the latency histogram. Not
+    GROUPING SETS: the planner cannot estimate how many latency bins or time
+    buckets there are and sorts the whole table for one of the sets, while a
+    plain GROUP BY hashes (spilling if it must). Rows carry ``kind``: "attempt"
+    or "bucket".
     """
     import sqlalchemy as sa
 
@@ -174,42 +175,29 @@ def counts_query(c: Columns, bucket_s: float) -> Any:
     null_int = sa.cast(sa.null(), sa.Integer)
     null_float = sa.cast(sa.null(), sa.Float)
     by_key = [c.by] if c.by is not None else []
-    parts = [
-        sa.select(
-            sa.literal("attempt").label("kind"),
-            *c.keys,
-            c.attempt.label("attempt"),
-            c.status_code.label("status_code"),
-            c.outcome.label("outcome"),
-            null_float.label("latency_bin"),
-            null_float.label("bucket"),
-            sa.func.count().label("attempts"),
-            first.label("first_attempts"),
-        ).group_by(*by_key, c.attempt, c.status_code, c.outcome),
-        sa.select(
-            sa.literal("latency"),
-            *c.keys,
-            null_int,
-            null_int,
-            c.outcome,
-            latency_bin,
-            null_float,
-            sa.func.count(),
-            first,
-        ).group_by(*by_key, c.outcome, latency_bin),
-        sa.select(
-            sa.literal("bucket"),
-            *c.keys,
-            null_int,
-            null_int,
-            c.outcome,
-            null_float,
-            bucket,
-            sa.func.count(),
-            first,
-        ).group_by(*by_key, bucket, c.outcome),
-    ]
-    return sa.union_all(*parts)
+    by_attempt = sa.select(
+        sa.literal("attempt").label("kind"),
+        *c.keys,
+        c.attempt.label("attempt"),
+        c.status_code.label("status_code"),
+        c.outcome.label("outcome"),
+        latency_bin.label("latency_bin"),
+        null_float.label("bucket"),
+        sa.func.count().label("attempts"),
+        first.label("first_attempts"),
+    ).group_by(*by_key, c.attempt, c.status_code, c.outcome, latency_bin)
+    by_bucket = sa.select(
+        sa.literal("bucket"),
+        *c.keys,
+        null_int,
+        null_int,
+        c.outcome,
+        null_float,
+        bucket,
+        sa.func.count(),
+        first,
+    ).group_by(*by_key, bucket, c.outcome)
+    return sa.union_all(by_attempt, by_bucket)
 
 
 def deliveries_query(c: Columns, max_attempt: int) -> Any:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -96,13 +97,12 @@ def sql_tables(
             )
         counts = _frame(conn.execute(counts_query(c, width)))
         max_attempt = int(_number(totals["max_attempt"].max()) or 1)
-        deliveries = _frame(conn.execute(deliveries_query(c, max_attempt)))
+        with _no_workers(conn):
+            deliveries = _frame(conn.execute(deliveries_query(c, max_attempt)))
         advice = index_advice(conn, source, theirs)
     raw = {
         "totals": totals,
-        "counts": {
-            kind: counts[counts["kind"] == kind] for kind in ("attempt", "latency", "bucket")
-        },
+        "counts": _split_counts(counts, ["by"] if by is not None else []),
         "deliveries": deliveries,
     }
     result = {
@@ -114,6 +114,42 @@ def sql_tables(
         "rows_returned": len(totals) + len(counts) + len(deliveries),
     }
     return result, advice
+
+
+@contextlib.contextmanager
+def _no_workers(conn: Any) -> Iterator[None]:
+    """PostgreSQL, for the per-delivery aggregate: no parallel workers.
+
+    One group per delivery is a third of the rows or so: each worker would build
+    a partial table nearly as large, then sort and merge them, several times
+    slower than one hash table, or than the index-only scan the index advice
+    makes possible.
+    """
+    import sqlalchemy as sa
+
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    conn.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    try:
+        yield
+    finally:
+        conn.execute(sa.text("RESET max_parallel_workers_per_gather"))
+
+
+def _split_counts(counts: pd.DataFrame, keys: list[str]) -> dict[str, pd.DataFrame]:
+    """The by-attempt and latency tables, added up from the (attempt, code, outcome, bin) groups."""
+    fine = counts[counts["kind"] == "attempt"]
+    sums = {"attempts": "sum", "first_attempts": "sum"}
+
+    def total(columns: list[str]) -> pd.DataFrame:
+        return fine.groupby(columns, dropna=False, sort=True).agg(sums).reset_index()
+
+    return {
+        "attempt": total([*keys, "attempt", "status_code", "outcome"]),
+        "latency": total([*keys, "outcome", "latency_bin"]),
+        "bucket": counts[counts["kind"] == "bucket"],
+    }
 
 
 def _seconds(value: Any) -> float | None:

@@ -80,6 +80,7 @@ class SecretField:
         placeholder: str,
         describe: Callable[[str], str],
         on_change: Callable[[], None],
+        value: str = "",
     ) -> None:
         import ipywidgets as w
 
@@ -101,6 +102,7 @@ class SecretField:
         self.forget.on_click(lambda _button: self.set(""))
         self.box = w.HBox([self.field, self.forget], layout=w.Layout(width="100%"))
         self.field.observe(self._received, names="value")
+        self.set(value, notify=False)
 
     @property
     def secret(self) -> str:
@@ -191,6 +193,29 @@ class MaskedField:
         self._shown = self._hide(value)
         field.value = self._shown
         field.observe(self._received, names="value")
+
+    @classmethod
+    def textarea(
+        cls,
+        on_change: Callable[[], None],
+        *,
+        description: str,
+        placeholder: str,
+        height: str,
+        value: str = "",
+        mask: Callable[[str], str] = scrub,
+        continuous_update: bool = True,
+    ) -> MaskedField:
+        """A full-width ``Textarea`` of ``height``, masked; the widget is ``.field``."""
+        import ipywidgets as w
+
+        field = w.Textarea(
+            description=description,
+            placeholder=placeholder,
+            continuous_update=continuous_update,
+            layout=w.Layout(width="100%", height=height),
+        )
+        return cls(field, on_change, mask=mask, value=value)
 
     @property
     def text(self) -> str:

@@ -92,12 +92,14 @@ class JwtInspector(View):
 
         self.now = now
         self.report: TokenReport | None = None
-        self.token = w.Textarea(
-            placeholder="paste a JWT (Bearer prefix and quotes are fine)",
+        self._token = MaskedField.textarea(
+            self.update,
             description="Token",
-            layout=w.Layout(width="100%", height="80px"),
+            placeholder="paste a JWT (Bearer prefix and quotes are fine)",
+            height="80px",
+            value=token,
         )
-        self._token = MaskedField(self.token, self.update, value=token)
+        self.token = self._token.field
         # The key applies on Enter / leaving the field, not per keystroke: a JWKS URL typed
         # character by character would otherwise trigger a fetch (and a DNS lookup) each time.
         self._key = SecretField(
@@ -105,8 +107,8 @@ class JwtInspector(View):
             placeholder="secret, PEM public key, JWK JSON or JWKS URL",
             describe=_describe_key,
             on_change=self.update,
+            value=key,
         )
-        self._key.set(key, notify=False)
         self.key, self.forget_key = self._key.field, self._key.forget
         self.audience = w.Text(
             value=audience,

@@ -34,16 +34,17 @@ class RedirectUriDiff(View):
             registered = "\n".join(registered)
         self.report: Report | None = None
         self.title = w.HTML("<b>Redirect URI comparison</b> (exact string, RFC 6749 / 9700 / 8252)")
-        self.registered = w.Textarea(
+        # One memory per field: the same masked text may stand for different passwords in each.
+        self._registered = MaskedField.textarea(
+            self.update,
             description="Registered",
             placeholder="https://app.example.com/auth/oauth/google/callback (one per line)",
+            height="80px",
+            value=registered,
+            mask=_mask_lines,
             continuous_update=False,
-            layout=w.Layout(width="100%", height="80px"),
         )
-        # One memory per field: the same masked text may stand for different passwords in each.
-        self._registered = MaskedField(
-            self.registered, self.update, mask=_mask_lines, value=registered
-        )
+        self.registered = self._registered.field
         self.received = w.Text(
             description="Received",
             placeholder="redirect_uri from the authorization request or the provider's error page",

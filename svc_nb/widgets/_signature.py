@@ -59,25 +59,28 @@ class SignatureChecker(View):
         self.now = now
         self.report: Report | None = None
         self.detected: str | None = None
-        self.body = w.Textarea(
-            placeholder="paste the raw request body exactly as received",
+        self._body = MaskedField.textarea(
+            self.update,
             description="Body",
-            layout=w.Layout(width="100%", height="120px"),
+            placeholder="paste the raw request body exactly as received",
+            height="120px",
+            value=body,
         )
-        self._body = MaskedField(self.body, self.update, value=body)
-        self.headers = w.Textarea(
-            placeholder="headers: 'Name: value' lines or a JSON object",
+        self._headers = MaskedField.textarea(
+            self.update,
             description="Headers",
-            layout=w.Layout(width="100%", height="100px"),
+            placeholder="headers: 'Name: value' lines or a JSON object",
+            height="100px",
+            value=headers,
         )
-        self._headers = MaskedField(self.headers, self.update, value=headers)
+        self.body, self.headers = self._body.field, self._headers.field
         self._secret = SecretField(
             description="Secret",
             placeholder="secret(s): several separated by spaces or commas (rotation)",
             describe=_describe_secrets,
             on_change=self.update,
+            value=secret,
         )
-        self._secret.set(secret, notify=False)
         self.secret, self.forget_secret = self._secret.field, self._secret.forget
         self.scheme = w.Dropdown(
             options=[_AUTO, *SCHEMES], value=scheme or _AUTO, description="Scheme"

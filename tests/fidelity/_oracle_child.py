@@ -13,8 +13,6 @@ really uses, read from the objects it built.
 Nothing here decides what svc-infra *should* do: it only records what it did.
 """
 
-# No ``from __future__ import annotations``: the User model declared inside build()
-# needs its annotations evaluated where the names are in scope.
 import asyncio
 import contextlib
 import json
@@ -23,8 +21,13 @@ import os
 import sys
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+# tests/ holds the helper the svc-infra oracle children share (this file runs as a script).
+sys.path.append(str(Path(__file__).resolve().parent.parent))
+from _child_common import user_types
 
 MARK = "@@ORACLE@@"
 START = time.monotonic()
@@ -204,40 +207,6 @@ class Recorder:
 # -- the app ---------------------------------------------------------------------------
 
 
-def user_model() -> tuple[Any, Any, Any, Any]:
-    """The user model and schemas as svc-infra's auth template declares them (trimmed)."""
-    import uuid
-
-    from fastapi_users import schemas
-    from sqlalchemy import Boolean, String
-    from sqlalchemy.orm import Mapped, mapped_column
-    from svc_infra.db.sql.base import ModelBase
-    from svc_infra.db.sql.types import GUID
-
-    class User(ModelBase):
-        __tablename__ = "oracle_users"
-        __svc_infra_auth_user__ = True
-
-        id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True, default=uuid.uuid4)
-        email: Mapped[str] = mapped_column(String(320), index=True, nullable=False)
-        hashed_password: Mapped[str] = mapped_column(String(512), nullable=False)
-        is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
-        is_superuser: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
-        is_verified: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
-        mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
-
-    class UserRead(schemas.BaseUser[uuid.UUID]):
-        pass
-
-    class UserCreate(schemas.BaseUserCreate):
-        pass
-
-    class UserUpdate(schemas.BaseUserUpdate):
-        pass
-
-    return User, UserRead, UserCreate, UserUpdate
-
-
 def build(state: dict[str, Any]) -> dict[str, Any]:
     """Build both apps and the job queue with svc-infra's helpers; return the objects."""
 
@@ -250,7 +219,7 @@ def build(state: dict[str, Any]) -> dict[str, Any]:
     from svc_infra.security.add import add_security
     from svc_infra.webhooks.add import add_webhooks
 
-    User, UserRead, UserCreate, UserUpdate = user_model()
+    User, UserRead, UserCreate, UserUpdate = user_types("oracle_users")
     app = FastAPI()
     add_sql_db(app)
     add_sql_health(app)

@@ -30,11 +30,13 @@ import time
 import traceback
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-# Module level: SQLAlchemy resolves the user model's string annotations here.
-from sqlalchemy.orm import Mapped, mapped_column
+# tests/ holds the helper the svc-infra oracle children share (this file runs as a script).
+sys.path.append(str(Path(__file__).resolve().parent.parent))
+from _child_common import user_types
 
 MARK = "@@SECTIONS@@"
 _BASE = dict(os.environ)
@@ -314,32 +316,7 @@ def op_work(runs: int) -> list[dict[str, Any]]:
 
 @functools.cache
 def _user_types() -> tuple[Any, Any, Any, Any]:
-    from fastapi_users import schemas
-    from sqlalchemy import Boolean, String
-    from svc_infra.db.sql.base import ModelBase
-    from svc_infra.db.sql.types import GUID
-
-    class User(ModelBase):
-        __tablename__ = "sections_oracle_users"
-
-        id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True, default=uuid.uuid4)
-        email: Mapped[str] = mapped_column(String(320), index=True, nullable=False)
-        hashed_password: Mapped[str] = mapped_column(String(512), nullable=False)
-        is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
-        is_superuser: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
-        is_verified: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
-        mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
-
-    class UserRead(schemas.BaseUser[uuid.UUID]):
-        pass
-
-    class UserCreate(schemas.BaseUserCreate):
-        pass
-
-    class UserUpdate(schemas.BaseUserUpdate):
-        pass
-
-    return User, UserRead, UserCreate, UserUpdate
+    return user_types("sections_oracle_users", auth_user=False)
 
 
 class _Users:

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests._support import closed_port
+from tests._support import changed_env, closed_port
 from tests.fidelity._oracle import OracleResult, clean_env, run_many, run_oracle, run_single
 
 pytestmark = [pytest.mark.fidelity, pytest.mark.slow]
@@ -46,13 +46,7 @@ BASE: dict[str, str] = {"SQL_URL": PG, "CACHE_URL": CACHE}
 
 def row(row_id: str, **changes: str | None) -> tuple[str, dict[str, str]]:
     """An environment: BASE with ``changes`` (None removes a variable)."""
-    env = dict(BASE)
-    for name, value in changes.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return row_id, env
+    return row_id, changed_env(BASE, changes)
 
 
 # Rows whose job queue or outbox lives in Redis get a database of their own: two
