@@ -59,11 +59,19 @@ def fd_count() -> int:
 
 
 async def soak_sessions() -> int:
-    """Sessions on the local server that the soak's checks opened (its own application_name)."""
+    """Sessions on the local server that the soak's checks opened (as its own role)."""
     conn = await asyncpg.connect(LOCAL_PG_URL)
     try:
         return int(await conn.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", APP_NAME))
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = $1", APP_NAME))
+    finally:
+        await conn.close()
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(LOCAL_PG_URL)
+    try:
+        await conn.execute(sql)
     finally:
         await conn.close()
 
@@ -80,15 +88,25 @@ async def settled(fn: Any, target: int, wait: float = 3.0) -> int:
 
 @pytest.fixture
 def environ() -> Iterator[dict[str, str]]:
-    with Receiver(status=200) as receiver:
-        yield {
-            # application_name in the URL names the check's own sessions, so the count is exact
-            # even while other tests use the same server.
-            "SQL_URL": f"{LOCAL_PG_URL}?application_name={APP_NAME}",
-            "REDIS_URL": LOCAL_REDIS_URL,
-            "SVC_NB_WEBHOOK_URL": receiver.url,
-            "APP_ENV": "local",
-        }
+    # A role of its own names the checks' sessions, so the count is exact even while other
+    # tests use the same server. (application_name in SQL_URL would break svc-infra itself:
+    # asyncpg.connect() takes no such keyword, and svc_nb now says so.)
+    asyncio.run(_admin(f'CREATE ROLE "{APP_NAME}" LOGIN'))
+    user_url = LOCAL_PG_URL.replace("://postgres@", f"://{APP_NAME}@")
+    try:
+        with Receiver(status=200) as receiver:
+            yield _soak_environ(user_url, receiver.url)
+    finally:
+        asyncio.run(_admin(f'DROP ROLE IF EXISTS "{APP_NAME}"'))
+
+
+def _soak_environ(sql_url: str, webhook_url: str) -> dict[str, str]:
+    return {
+        "SQL_URL": sql_url,
+        "REDIS_URL": LOCAL_REDIS_URL,
+        "SVC_NB_WEBHOOK_URL": webhook_url,
+        "APP_ENV": "local",
+    }
 
 
 def shape(report: svc_nb.Report) -> tuple[str, ...]:

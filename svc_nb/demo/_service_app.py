@@ -59,7 +59,7 @@ def _user_schemas() -> tuple[Any, Any, Any, Any]:
         __tablename__ = "users"  # svc-infra's own tables (auth_sessions, …) point at users.id
         __table_args__ = {"extend_existing": True}  # noqa: RUF012 - SQLAlchemy's own protocol
 
-        id = Column(GUID(), primary_key=True, default=uuid.uuid4)
+        id: Any = Column(GUID(), primary_key=True, default=uuid.uuid4)
         email = Column(String(320), index=True, nullable=False)
         hashed_password = Column(String(512), nullable=False)
         is_active = Column(Boolean, default=True, nullable=False)
@@ -207,5 +207,5 @@ def service_app(
     if trust_proxy:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-        return ProxyHeadersMiddleware(app, trusted_hosts="*")
+        return ProxyHeadersMiddleware(app, trusted_hosts="*")  # type: ignore[arg-type]
     return app
