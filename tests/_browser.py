@@ -38,15 +38,23 @@ def find_chromium() -> str | None:
         found = shutil.which(name)
         if found:
             return found
-    cache = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH", Path.home() / ".cache" / "ms-playwright"))
+    cache = Path(
+        os.environ.get("PLAYWRIGHT_BROWSERS_PATH", Path.home() / ".cache" / "ms-playwright")
+    )
     managed = sorted(cache.glob("chromium-*/chrome-linux*/chrome"))
     return str(managed[-1]) if managed else None
 
 
 CHROMIUM = find_chromium() or os.environ.get("SVC_NB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
     "--disable-dev-shm-usage",
 ]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
@@ -57,7 +65,8 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
 _SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false", "checkForUpdates": False,
+        "fetchNews": "false",
+        "checkForUpdates": False,
     },
 }
 
@@ -65,9 +74,11 @@ _SETTINGS = {
 def chromium_missing_reason() -> str | None:
     """Why the browser tests cannot run here, or None when they can."""
     if not Path(CHROMIUM).exists():
-        return (f"no Chromium found (looked for $SVC_NB_CHROMIUM, chromium, chromium-browser, google-chrome "
-                f"and Playwright's download; {CHROMIUM} does not exist): install it with "
-                "`apt-get install chromium` (scripts/bootstrap.sh does) or set SVC_NB_CHROMIUM")
+        return (
+            f"no Chromium found (looked for $SVC_NB_CHROMIUM, chromium, chromium-browser, google-chrome "
+            f"and Playwright's download; {CHROMIUM} does not exist): install it with "
+            "`apt-get install chromium` (scripts/bootstrap.sh does) or set SVC_NB_CHROMIUM"
+        )
     try:
         import playwright  # noqa: F401
     except ImportError:
@@ -85,7 +96,11 @@ class JupyterLab:
     def __init__(self, root: Path | None = None, env: dict[str, str] | None = None) -> None:
         self.root = root or Path(tempfile.mkdtemp(prefix="svcnb-lab-"))
         self.port = free_port()
-        self.env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline", **(env or {})}
+        self.env = {
+            **os.environ,
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            **(env or {}),
+        }
         self.proc: subprocess.Popen[bytes] | None = None
         # Server state lives beside (not inside) the served folder, so the file
         # browser in the screenshots shows only the notebooks.
@@ -99,9 +114,11 @@ class JupyterLab:
     def start(self, timeout: float = 90) -> JupyterLab:
         config_dir = self.state_dir / "config"
         (config_dir / "labconfig").mkdir(parents=True, exist_ok=True)
-        (config_dir / "labconfig" / "page_config.json").write_text(json.dumps(
-            {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
-        ))
+        (config_dir / "labconfig" / "page_config.json").write_text(
+            json.dumps(
+                {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
+            )
+        )
         settings_dir = self.state_dir / "settings"
         for rel, value in _SETTINGS.items():
             path = settings_dir / rel
@@ -109,19 +126,28 @@ class JupyterLab:
             path.write_text(json.dumps(value))
         self.env["JUPYTER_CONFIG_DIR"] = str(config_dir)
         cmd = [
-            sys.executable, "-m", "jupyterlab", "--no-browser",
-            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
             "--ServerApp.port_retries=0",
-            "--IdentityProvider.token=", "--ServerApp.password=",
-            "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={self.root}",
-            "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
+            "--IdentityProvider.token=",
+            "--ServerApp.password=",
+            "--ServerApp.disable_check_xsrf=True",
+            f"--ServerApp.root_dir={self.root}",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             f"--LabApp.user_settings_dir={settings_dir}",
             f"--LabApp.workspaces_dir={self.state_dir / 'workspaces'}",
             "--ServerApp.allow_root=True",
         ]
         with self.log.open("wb") as log:  # the child keeps its own copy of the descriptor
-            self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                cmd, cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -156,7 +182,11 @@ class JupyterLab:
 
         nb = nbformat.v4.new_notebook()
         nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
         nbformat.write(nb, self.root / name)
         return name
 
@@ -182,7 +212,9 @@ const findPanel = (path) => {
 };
 """
 
-_READY_JS = _FIND_PANEL_JS + """
+_READY_JS = (
+    _FIND_PANEL_JS
+    + """
 (path) => {
   const panel = findPanel(path);
   if (!panel || !panel.context.isReady) return false;
@@ -190,12 +222,15 @@ _READY_JS = _FIND_PANEL_JS + """
   return !!(session && session.kernel && session.kernel.status === 'idle');
 }
 """
+)
 
 _OPEN_JS = """
 async (path) => { await window.jupyterapp.commands.execute('docmanager:open', {path}); return true; }
 """
 
-_RUN_ALL_JS = _FIND_PANEL_JS + """
+_RUN_ALL_JS = (
+    _FIND_PANEL_JS
+    + """
 async (path) => {
   const app = window.jupyterapp;
   const panel = findPanel(path);
@@ -209,8 +244,11 @@ async (path) => {
   return true;
 }
 """
+)
 
-_STATE_JS = _FIND_PANEL_JS + """
+_STATE_JS = (
+    _FIND_PANEL_JS
+    + """
 (path) => {
   const panel = findPanel(path);
   if (!panel) return null;
@@ -228,8 +266,11 @@ _STATE_JS = _FIND_PANEL_JS + """
   return {status: kernel ? kernel.status : 'none', cells};
 }
 """
+)
 
-_EXECUTE_JS = _FIND_PANEL_JS + """
+_EXECUTE_JS = (
+    _FIND_PANEL_JS
+    + """
 async ([path, code]) => {
   const kernel = findPanel(path).sessionContext.session.kernel;
   const future = kernel.requestExecute({code, store_history: false});
@@ -243,8 +284,11 @@ async ([path, code]) => {
   return {status: reply.content.status, text: texts.join('')};
 }
 """
+)
 
-_CLOSE_JS = _FIND_PANEL_JS + """
+_CLOSE_JS = (
+    _FIND_PANEL_JS
+    + """
 async (path) => {
   const panel = findPanel(path);
   if (!panel) return false;
@@ -254,6 +298,7 @@ async (path) => {
   return true;
 }
 """
+)
 
 
 def pw_expect() -> Any:
@@ -290,7 +335,9 @@ class NotebookTimeout(TimeoutError):
 class LabPage:
     """One browser tab on a running JupyterLab, reused for many notebooks."""
 
-    def __init__(self, lab: JupyterLab, browser: Any, *, width: int = 1400, height: int = 1000) -> None:
+    def __init__(
+        self, lab: JupyterLab, browser: Any, *, width: int = 1400, height: int = 1000
+    ) -> None:
         self.lab = lab
         self.page = browser.new_page(viewport={"width": width, "height": height})
         # A workspace of our own, reset on load: no notebook from an earlier tab is restored.
@@ -300,8 +347,14 @@ class LabPage:
         # Loopback only: any other request is aborted before a name is even resolved.
         self.blocked: list[str] = []
         self.page.route("**/*", self._only_loopback)
-        self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}")
-                     if m.type in ("error", "warning") else None)
+        self.page.on(
+            "console",
+            lambda m: (
+                self.console.append(f"{m.type}: {m.text}")
+                if m.type in ("error", "warning")
+                else None
+            ),
+        )
 
     def _only_loopback(self, route: Any) -> None:
         url = route.request.url
@@ -316,19 +369,24 @@ class LabPage:
         """Open ``path`` (relative to the lab root) and wait until its kernel is idle."""
         self._dismiss_dialogs()
         if not self.loaded:
-            self.page.goto(f"{self.lab.url}/lab/workspaces/{self.workspace}/tree/{path}?reset",
-                           timeout=timeout_ms)
+            self.page.goto(
+                f"{self.lab.url}/lab/workspaces/{self.workspace}/tree/{path}?reset",
+                timeout=timeout_ms,
+            )
             self.page.wait_for_function(
                 "() => !!(window.jupyterapp && window.jupyterapp.commands.hasCommand('docmanager:open'))",
-                timeout=timeout_ms)
+                timeout=timeout_ms,
+            )
             self.page.evaluate("async () => { await window.jupyterapp.restored; }")
             self.loaded = True
         self.page.evaluate(_OPEN_JS, path)
         try:
             self.page.wait_for_function(_READY_JS, arg=path, timeout=timeout_ms, polling=250)
         except Exception as exc:
-            raise NotebookTimeout(f"{path}: not open with an idle kernel after {timeout_ms / 1000:g}s "
-                                  f"({exc.__class__.__name__}); server log:\n{self.lab.log_tail(1500)}") from exc
+            raise NotebookTimeout(
+                f"{path}: not open with an idle kernel after {timeout_ms / 1000:g}s "
+                f"({exc.__class__.__name__}); server log:\n{self.lab.log_tail(1500)}"
+            ) from exc
 
     def state(self, path: str) -> dict[str, Any]:
         """Kernel status and every cell (type, execution count, outputs, running, source)."""
@@ -355,18 +413,26 @@ class LabPage:
             code = [c for c in state["cells"] if c["type"] == "code"]
             errored = any(o.get("output_type") == "error" for c in code for o in c["outputs"])
             finished = (all(c["count"] is not None for c in code) or errored) and not any(
-                c["running"] for c in code)
-            digest = hashlib.sha1(json.dumps([c["outputs"] for c in code], sort_keys=True).encode()).hexdigest()
+                c["running"] for c in code
+            )
+            digest = hashlib.sha1(
+                json.dumps([c["outputs"] for c in code], sort_keys=True).encode()
+            ).hexdigest()
             if finished and state["status"] == "idle" and digest == last_digest:
                 stable_since = stable_since or time.monotonic()
                 if time.monotonic() - stable_since >= settle_s:
                     return state
             else:
                 stable_since = None
-            if (not finished and state["status"] == "idle" and time.monotonic() - started > 15
-                    and not any(c["count"] is not None or c["running"] for c in code)):
-                raise NotebookTimeout(f"{path}: run-all did not start any cell within 15s "
-                                      f"(kernel {state['status']})")
+            if (
+                not finished
+                and state["status"] == "idle"
+                and time.monotonic() - started > 15
+                and not any(c["count"] is not None or c["running"] for c in code)
+            ):
+                raise NotebookTimeout(
+                    f"{path}: run-all did not start any cell within 15s (kernel {state['status']})"
+                )
             last_digest = digest
             time.sleep(0.25)
         raise NotebookTimeout(self._describe_timeout(path, state, timeout_s))
@@ -426,8 +492,15 @@ class LabPage:
             self.page.wait_for_timeout(200)  # let the resized panel lay out
             box = locator.bounding_box()
             assert box is not None
-            self.page.screenshot(path=str(path), clip={
-                "x": box["x"], "y": box["y"], "width": box["width"], "height": min(height, box["height"])})
+            self.page.screenshot(
+                path=str(path),
+                clip={
+                    "x": box["x"],
+                    "y": box["y"],
+                    "width": box["width"],
+                    "height": min(height, box["height"]),
+                },
+            )
         finally:
             if wanted > original["height"]:
                 self.page.set_viewport_size(original)
@@ -437,7 +510,9 @@ class LabPage:
         """The whole open notebook in one picture: the viewport grows to its height (capped)."""
         original = self.page.viewport_size or {"width": 1400, "height": 1000}
         scroller = self.page.locator(".jp-NotebookPanel:visible .jp-WindowedPanel-outer").first
-        content = scroller.evaluate("e => e.scrollHeight") if scroller.count() else original["height"]
+        content = (
+            scroller.evaluate("e => e.scrollHeight") if scroller.count() else original["height"]
+        )
         # Room for JupyterLab's menu, tab, toolbar and status bars around the notebook.
         height = max(original["height"], min(int(content) + 150, max_height))
         self.page.set_viewport_size({"width": original["width"], "height": height})

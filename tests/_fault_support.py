@@ -56,19 +56,27 @@ def _handle(kind: str, conn: socket.socket, held: list[socket.socket], delay: fl
             return
         _read_request(conn)
         if kind == "trickle":
-            head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    b"Content-Length: " + str(len(TRICKLE_BODY)).encode() + b"\r\n\r\n")
+            head = (
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: " + str(len(TRICKLE_BODY)).encode() + b"\r\n\r\n"
+            )
             for byte in head + TRICKLE_BODY:
                 conn.sendall(bytes([byte]))
                 time.sleep(delay)
         elif kind == "halfclose":
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: 1000\r\n\r\n{\"partial\": ")
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 1000\r\n\r\n{"partial": '
+            )
             time.sleep(0.05)
         elif kind == "tls":
             body = b'{"ok": true}'
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-                         + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                + str(len(body)).encode()
+                + b"\r\nConnection: close\r\n\r\n"
+                + body
+            )
     except OSError:
         pass
     finally:
@@ -77,8 +85,13 @@ def _handle(kind: str, conn: socket.socket, held: list[socket.socket], delay: fl
                 conn.close()
 
 
-def serve(kind: str, port: int, cert: str | None = None, key: str | None = None,
-          delay: float = TRICKLE_DELAY_S) -> None:
+def serve(
+    kind: str,
+    port: int,
+    cert: str | None = None,
+    key: str | None = None,
+    delay: float = TRICKLE_DELAY_S,
+) -> None:
     """Serve one kind of misbehaviour on 127.0.0.1:port until killed."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -106,8 +119,14 @@ def serve(kind: str, port: int, cert: str | None = None, key: str | None = None,
 class Peer:
     """A misbehaving peer process on a free loopback port (context manager)."""
 
-    def __init__(self, kind: str, *, cert: str | os.PathLike[str] | None = None,
-                 key: str | os.PathLike[str] | None = None, delay: float = TRICKLE_DELAY_S) -> None:
+    def __init__(
+        self,
+        kind: str,
+        *,
+        cert: str | os.PathLike[str] | None = None,
+        key: str | os.PathLike[str] | None = None,
+        delay: float = TRICKLE_DELAY_S,
+    ) -> None:
         from tests._support import free_port
 
         if kind not in KINDS:
@@ -127,7 +146,9 @@ class Peer:
 
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests._fault_support", self.kind, str(self.port), *self.args],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port)
         return self
@@ -142,4 +163,8 @@ if __name__ == "__main__":
     if sys.argv[1] == "tls":
         serve("tls", int(sys.argv[2]), sys.argv[3], sys.argv[4])
     else:
-        serve(sys.argv[1], int(sys.argv[2]), delay=float(sys.argv[3]) if len(sys.argv) > 3 else TRICKLE_DELAY_S)
+        serve(
+            sys.argv[1],
+            int(sys.argv[2]),
+            delay=float(sys.argv[3]) if len(sys.argv) > 3 else TRICKLE_DELAY_S,
+        )

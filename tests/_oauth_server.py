@@ -152,28 +152,43 @@ class AuthlibServer:
 
         @app.route("/.well-known/openid-configuration")
         def metadata() -> Any:
-            return jsonify({
-                "issuer": self.url,
-                "authorization_endpoint": f"{self.url}/authorize",
-                "token_endpoint": f"{self.url}/token",
-                "jwks_uri": f"{self.url}/jwks",
-                "response_types_supported": ["code"],
-                "grant_types_supported": ["authorization_code"],
-                "code_challenge_methods_supported": ["S256"],
-                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            })
+            return jsonify(
+                {
+                    "issuer": self.url,
+                    "authorization_endpoint": f"{self.url}/authorize",
+                    "token_endpoint": f"{self.url}/token",
+                    "jwks_uri": f"{self.url}/jwks",
+                    "response_types_supported": ["code"],
+                    "grant_types_supported": ["authorization_code"],
+                    "code_challenge_methods_supported": ["S256"],
+                    "token_endpoint_auth_methods_supported": [
+                        "client_secret_basic",
+                        "client_secret_post",
+                    ],
+                }
+            )
 
         self._http = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
         self.port = int(self._http.server_port)
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
 
-    def authorize(self, *, code_challenge: str, redirect_uri: str = REDIRECT_URI,
-                  state: str = "st", scope: str = "openid email") -> str:
+    def authorize(
+        self,
+        *,
+        code_challenge: str,
+        redirect_uri: str = REDIRECT_URI,
+        state: str = "st",
+        scope: str = "openid email",
+    ) -> str:
         """Run the authorization request (user auto-approves); return the code from the redirect."""
         params = {
-            "response_type": "code", "client_id": CLIENT_ID, "redirect_uri": redirect_uri,
-            "scope": scope, "state": state, "code_challenge": code_challenge,
+            "response_type": "code",
+            "client_id": CLIENT_ID,
+            "redirect_uri": redirect_uri,
+            "scope": scope,
+            "state": state,
+            "code_challenge": code_challenge,
             "code_challenge_method": "S256",
         }
         resp = httpx.get(f"{self.url}/authorize", params=params, follow_redirects=False, timeout=5)

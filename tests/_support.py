@@ -48,6 +48,7 @@ def __getattr__(name: str) -> Path:
         return pg_bin()
     raise AttributeError(name)
 
+
 LOCAL_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -126,8 +127,21 @@ class RedisServer:
     def start(self) -> RedisServer:
         cmd = [
             shutil.which("redis-server") or "redis-server",
-            "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", self.dir, "--daemonize", "no", "--logfile", "", *self.args,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            self.dir,
+            "--daemonize",
+            "no",
+            "--logfile",
+            "",
+            *self.args,
         ]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port)
@@ -163,8 +177,14 @@ def _as_postgres(cmd: Sequence[str], **kw: Any) -> subprocess.CompletedProcess[s
         os.setgid(pw.pw_gid)
         os.setuid(pw.pw_uid)
 
-    return subprocess.run(list(cmd), preexec_fn=_demote if os.geteuid() == 0 else None,
-                          capture_output=True, text=True, check=True, **kw)
+    return subprocess.run(
+        list(cmd),
+        preexec_fn=_demote if os.geteuid() == 0 else None,
+        capture_output=True,
+        text=True,
+        check=True,
+        **kw,
+    )
 
 
 class PostgresCluster:
@@ -195,8 +215,13 @@ class PostgresCluster:
         os.chown(self.base, pw.pw_uid, pw.pw_gid)
         self.base.chmod(0o755)
 
-    def url(self, user: str = "postgres", password: str | None = None, db: str = "postgres",
-            query: str = "") -> str:
+    def url(
+        self,
+        user: str = "postgres",
+        password: str | None = None,
+        db: str = "postgres",
+        query: str = "",
+    ) -> str:
         auth = f"{user}:{password}@" if password is not None else f"{user}@"
         return f"postgresql://{auth}127.0.0.1:{self.port}/{db}{query}"
 
@@ -205,7 +230,16 @@ class PostgresCluster:
         self.sock.mkdir()
         os.chown(self.sock, pw.pw_uid, pw.pw_gid)
         pwfile = self.base / "pw"
-        init = [str(pg_bin() / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync"]
+        init = [
+            str(pg_bin() / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync",
+        ]
         if self.password is not None:
             pwfile.write_text(self.password + "\n")
             os.chown(pwfile, pw.pw_uid, pw.pw_gid)
@@ -222,15 +256,26 @@ class PostgresCluster:
         }
         if self.ssl:
             self._make_cert()
-            conf.update({"ssl": "on", "ssl_cert_file": "'server.crt'", "ssl_key_file": "'server.key'"})
+            conf.update(
+                {"ssl": "on", "ssl_cert_file": "'server.crt'", "ssl_key_file": "'server.key'"}
+            )
         with (self.data / "postgresql.conf").open("a") as fh:
             for key, value in conf.items():
                 fh.write(f"{key} = {value}\n")
-        (self.data / "pg_hba.conf").write_text(
-            "local all all trust\n" + "\n".join(self.hba) + "\n"
+        (self.data / "pg_hba.conf").write_text("local all all trust\n" + "\n".join(self.hba) + "\n")
+        _as_postgres(
+            [
+                str(pg_bin() / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.base / "log"),
+                "-w",
+                "-t",
+                "30",
+                "start",
+            ]
         )
-        _as_postgres([str(pg_bin() / "pg_ctl"), "-D", str(self.data), "-l", str(self.base / "log"),
-                      "-w", "-t", "30", "start"])
         return self
 
     def _make_cert(self) -> None:
@@ -245,8 +290,21 @@ class PostgresCluster:
             (self.data / name).chmod(0o600)
 
     def psql(self, sql: str, db: str = "postgres") -> str:
-        out = _as_postgres([str(pg_bin() / "psql"), "-h", str(self.sock), "-p", str(self.port),
-                            "-U", "postgres", "-d", db, "-Atc", sql])
+        out = _as_postgres(
+            [
+                str(pg_bin() / "psql"),
+                "-h",
+                str(self.sock),
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-Atc",
+                sql,
+            ]
+        )
         return out.stdout
 
     def stop(self, mode: str = "fast") -> None:
@@ -299,7 +357,9 @@ def execute_cells(
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(src) for src in sources]
     kernel_env = {**os.environ, "MPLBACKEND": "agg", **(env or {})}
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True).execute(env=kernel_env)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True).execute(
+        env=kernel_env
+    )
     return nb
 
 

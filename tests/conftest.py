@@ -44,8 +44,22 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Remove every variable svc-infra reads, so tests see only what they set."""
     import os
 
-    prefixes = ("SQL_", "DB_", "DATABASE_", "PRIVATE_SQL", "CACHE_", "REDIS_", "AUTH_JWT", "JWT_",
-                "WEBHOOK", "CORS_", "APP_ENV", "SESSION_", "ALEMBIC_", "SVC_NB_")
+    prefixes = (
+        "SQL_",
+        "DB_",
+        "DATABASE_",
+        "PRIVATE_SQL",
+        "CACHE_",
+        "REDIS_",
+        "AUTH_JWT",
+        "JWT_",
+        "WEBHOOK",
+        "CORS_",
+        "APP_ENV",
+        "SESSION_",
+        "ALEMBIC_",
+        "SVC_NB_",
+    )
     for name in list(os.environ):
         if name.startswith(prefixes):
             monkeypatch.delenv(name, raising=False)

@@ -12,8 +12,32 @@ from pathlib import Path
 import svc_nb
 
 EXPECTED = {
-    "ArgumentTypeError", "ArgumentValueError", "Finding", "Report", "Status", "SvcNbError", "__version__", "cache", "causes", "cors", "db", "demo", "diagnose", "doctor", "env",
-    "load_ipython_extension", "migrations", "oauth", "plots", "run", "runbook", "service", "support", "tokens", "webhooks", "widgets",
+    "ArgumentTypeError",
+    "ArgumentValueError",
+    "Finding",
+    "Report",
+    "Status",
+    "SvcNbError",
+    "__version__",
+    "cache",
+    "causes",
+    "cors",
+    "db",
+    "demo",
+    "diagnose",
+    "doctor",
+    "env",
+    "load_ipython_extension",
+    "migrations",
+    "oauth",
+    "plots",
+    "run",
+    "runbook",
+    "service",
+    "support",
+    "tokens",
+    "webhooks",
+    "widgets",
 }
 
 
@@ -26,7 +50,8 @@ def test_no_public_name_is_left_out_of_all() -> None:
     # Submodules appear as attributes once imported (svc_nb.cli by the CLI); the
     # curated names are the functions, classes and section modules in __all__.
     public = {
-        n for n, v in vars(svc_nb).items()
+        n
+        for n, v in vars(svc_nb).items()
         if not n.startswith("_") and n != "annotations" and not isinstance(v, types.ModuleType)
     }
     assert public <= set(svc_nb.__all__), public - set(svc_nb.__all__)
@@ -76,8 +101,20 @@ def test_bundled_notebooks_are_found_and_stripped() -> None:
 def test_wheel_contains_notebooks(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parent.parent
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(root)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(root),
+        ],
+        check=True,
+        capture_output=True,
     )
     import zipfile
 
@@ -88,7 +125,16 @@ def test_wheel_contains_notebooks(tmp_path: Path) -> None:
 
 
 def test_submodules_import_cleanly_and_export_what_they_list() -> None:
-    for name in ("_report", "_redact", "_runtime", "_diagnose", "_validate", "_explain", "env", "cli"):
+    for name in (
+        "_report",
+        "_redact",
+        "_runtime",
+        "_diagnose",
+        "_validate",
+        "_explain",
+        "env",
+        "cli",
+    ):
         module = importlib.import_module(f"svc_nb.{name}")
         missing = [n for n in getattr(module, "__all__", ()) if not hasattr(module, n)]
         assert missing == [], f"svc_nb.{name}.__all__ lists names it lacks: {missing}"
@@ -107,7 +153,11 @@ def test_every_svc_nb_exception_derives_from_the_root() -> None:
         if getattr(module, "STANDALONE_CHILD", False):  # runs alone in a child process
             continue
         for name, obj in vars(module).items():
-            if (inspect.isclass(obj) and issubclass(obj, Exception) and obj.__module__ == info.name
-                    and not issubclass(obj, svc_nb.SvcNbError)):
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, Exception)
+                and obj.__module__ == info.name
+                and not issubclass(obj, svc_nb.SvcNbError)
+            ):
                 offenders.append(f"{info.name}.{name}")
     assert offenders == []

@@ -59,8 +59,10 @@ def _publish(shot: Path, name: str) -> None:
     with Image.open(shot) as image:
         img = image.convert("RGB")
         if img.width > _DOCS_MAX_WIDTH:
-            img = img.resize((_DOCS_MAX_WIDTH, round(img.height * _DOCS_MAX_WIDTH / img.width)),
-                             Image.Resampling.LANCZOS)
+            img = img.resize(
+                (_DOCS_MAX_WIDTH, round(img.height * _DOCS_MAX_WIDTH / img.width)),
+                Image.Resampling.LANCZOS,
+            )
         # 128 colours keep text crisp and the file well under 150 KB.
         img.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(target, optimize=True)
 
@@ -105,8 +107,13 @@ def run_notebook(page: LabPage) -> Iterator[Callable[[str], dict[str, Any]]]:
 
 
 def _widget_cells(state: dict[str, Any]) -> list[int]:
-    return [i for i, c in enumerate(state["cells"])
-            if any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in c["outputs"])]
+    return [
+        i
+        for i, c in enumerate(state["cells"])
+        if any(
+            "application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in c["outputs"]
+        )
+    ]
 
 
 def _check_timeline_chart(page: LabPage, state: dict[str, Any]) -> None:
@@ -116,13 +123,16 @@ def _check_timeline_chart(page: LabPage, state: dict[str, Any]) -> None:
     for index in cells:
         assert any("image/png" in o.get("data", {}) for o in state["cells"][index]["outputs"]), (
             f"cell {index} (attempt_timeline) has no image/png output: "
-            f"{[list(o.get('data', {})) for o in state['cells'][index]['outputs']]}")
+            f"{[list(o.get('data', {})) for o in state['cells'][index]['outputs']]}"
+        )
         image = page.cell(index).locator('.jp-OutputArea-output img[src^="data:image/png"]')
         pw_expect()(image).to_be_visible()
         box = image.bounding_box()
         assert box and box["width"] > 300 and box["height"] > 150, f"chart image too small: {box}"
         natural = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
-        assert natural[0] > 300 and natural[1] > 150, f"the PNG did not decode: natural size {natural}"
+        assert natural[0] > 300 and natural[1] > 150, (
+            f"the PNG did not decode: natural size {natural}"
+        )
     # The last timeline (many deliveries, retries, give-ups) is the telling one.
     _publish(page.screenshot("webhook_timeline", image), "webhook_timeline")
 
@@ -154,7 +164,9 @@ def test_notebook_runs_in_jupyterlab_without_errors(
     assert code and all(c["count"] is not None for c in code)
     # Widgets really render (the jupyter-widgets extension is active), none failed to display.
     for index in _widget_cells(state):
-        pw_expect()(page.cell(index).locator(".jp-OutputArea .jupyter-widgets").first).to_be_visible()
+        pw_expect()(
+            page.cell(index).locator(".jp-OutputArea .jupyter-widgets").first
+        ).to_be_visible()
     assert page.page.get_by_text("Error displaying widget").count() == 0
     if name in _EXTRA_CHECKS:
         _EXTRA_CHECKS[name](page, state)
@@ -173,9 +185,12 @@ def test_jwt_inspector_shows_expired_verdict_and_timeline(
     expect = pw_expect()
     # Expired 120 s ago: within the leeway slider's range, so the slider can rescue it.
     token = tokens.make(secret=_JWT_KEY, lifetime=900, now=time.time() - 1020)
-    path = lab.add_notebook("widget_jwt.ipynb", [
-        "from svc_nb import widgets\ninspector = widgets.jwt_inspector()\ninspector",
-    ])
+    path = lab.add_notebook(
+        "widget_jwt.ipynb",
+        [
+            "from svc_nb import widgets\ninspector = widgets.jwt_inspector()\ninspector",
+        ],
+    )
     assert errors_in(run_notebook(path)) == []
     area = page.cell(0).locator(".jp-OutputArea")
     expect(area.locator("textarea")).to_be_visible()
@@ -190,8 +205,12 @@ def test_jwt_inspector_shows_expired_verdict_and_timeline(
     timeline = area.locator("svg.svcnb-timeline")
     expect(timeline).to_be_visible()
     expect(timeline.locator('g.svcnb-mark[data-mark="exp"]')).to_contain_text("exp ")
-    exp_x = float(timeline.locator('g.svcnb-mark[data-mark="exp"] line').get_attribute("x1") or "nan")
-    now_x = float(timeline.locator('g.svcnb-mark[data-mark="now"] line').get_attribute("x1") or "nan")
+    exp_x = float(
+        timeline.locator('g.svcnb-mark[data-mark="exp"] line').get_attribute("x1") or "nan"
+    )
+    now_x = float(
+        timeline.locator('g.svcnb-mark[data-mark="now"] line').get_attribute("x1") or "nan"
+    )
     assert exp_x < now_x, f"exp ({exp_x}) should be drawn before now ({now_x})"
     assert timeline.locator("line.svcnb-valid-window").get_attribute("stroke") == "#cf222e"
     expect(area.locator("table.svcnb-claims")).to_contain_text("exp")
@@ -202,8 +221,11 @@ def test_jwt_inspector_shows_expired_verdict_and_timeline(
     key.fill(_JWT_KEY)
     key.press("Enter")
     expect(key).to_have_value("")  # emptied once read: the kernel keeps the key
-    expect(area.locator("tr[data-status=ok]", has=page.page.locator("code", has_text="tokens.signature"))
-           ).to_be_visible()
+    expect(
+        area.locator(
+            "tr[data-status=ok]", has=page.page.locator("code", has_text="tokens.signature")
+        )
+    ).to_be_visible()
     expect(verdict).to_have_attribute("data-verdict", "invalid")
     assert _JWT_KEY not in area.inner_text()
 
@@ -214,8 +236,9 @@ def test_jwt_inspector_shows_expired_verdict_and_timeline(
     page.page.keyboard.type("300")
     page.page.keyboard.press("Enter")
     expect(verdict).to_have_attribute("data-verdict", "valid")
-    expect(area.locator("tr[data-status=warn]", has=page.page.locator("code", has_text="tokens.exp"))
-           ).to_contain_text("leeway")
+    expect(
+        area.locator("tr[data-status=warn]", has=page.page.locator("code", has_text="tokens.exp"))
+    ).to_contain_text("leeway")
     page.screenshot("widget_jwt_leeway", area)
 
 
@@ -228,9 +251,12 @@ def test_signature_checker_explains_wrong_secret(
     body = '{"order_id": 42, "amount": "19.90", "topic": "order.paid"}'
     right, wrong = "whsec-right-" + "r" * 20, "whsec-wrong-" + "w" * 20
     headers = "\n".join(f"{k}: {v}" for k, v in sign(body, right).items())
-    path = lab.add_notebook("widget_signature.ipynb", [
-        "from svc_nb import widgets\nchecker = widgets.signature_checker()\nchecker",
-    ])
+    path = lab.add_notebook(
+        "widget_signature.ipynb",
+        [
+            "from svc_nb import widgets\nchecker = widgets.signature_checker()\nchecker",
+        ],
+    )
     assert errors_in(run_notebook(path)) == []
     area = page.cell(0).locator(".jp-OutputArea")
     boxes = area.locator("textarea")
@@ -249,7 +275,9 @@ def test_signature_checker_explains_wrong_secret(
     expect(verdict).to_have_attribute("data-verdict", "rejected")
     expect(verdict).to_have_attribute("data-cause", "wrong_secret")
     expect(verdict).to_contain_text("does not match")
-    failed = area.locator("tr[data-status=fail]", has=page.page.locator("code", has_text="webhooks.signature"))
+    failed = area.locator(
+        "tr[data-status=fail]", has=page.page.locator("code", has_text="webhooks.signature")
+    )
     expect(failed).to_be_visible()
     expect(failed.locator(".svcnb-fix")).to_be_visible()  # the explanation comes with a fix
     text = area.inner_text()
@@ -276,14 +304,19 @@ def test_dashboard_rerun_button_refreshes_the_table(
     lab: JupyterLab, page: LabPage, run_notebook: Callable[[str], dict[str, Any]]
 ) -> None:
     expect = pw_expect()
-    path = lab.add_notebook("widget_dashboard.ipynb", [
-        f"import os\nos.environ['REDIS_URL'] = {LOCAL_REDIS_URL!r}\nos.environ['SQL_URL'] = {LOCAL_PG_URL!r}\n"
-        "from svc_nb import widgets\ndash = widgets.dashboard(timeout=3)\ndash",
-        "await dash.until_done(timeout=30)\nprint('first run done')",
-    ])
+    path = lab.add_notebook(
+        "widget_dashboard.ipynb",
+        [
+            f"import os\nos.environ['REDIS_URL'] = {LOCAL_REDIS_URL!r}\nos.environ['SQL_URL'] = {LOCAL_PG_URL!r}\n"
+            "from svc_nb import widgets\ndash = widgets.dashboard(timeout=3)\ndash",
+            "await dash.until_done(timeout=30)\nprint('first run done')",
+        ],
+    )
     assert errors_in(run_notebook(path)) == []
     area = page.cell(0).locator(".jp-OutputArea")
-    cache_row = area.locator("tr[data-status]", has=page.page.locator("code", has_text="cache.connect"))
+    cache_row = area.locator(
+        "tr[data-status]", has=page.page.locator("code", has_text="cache.connect")
+    )
     expect(cache_row).to_have_attribute("data-status", "ok", timeout=20_000)
     button = area.locator("button.widget-button", has_text="Re-run")
     expect(button).to_be_enabled()
@@ -301,7 +334,9 @@ def test_dashboard_rerun_button_refreshes_the_table(
     expect(header).to_contain_text("FAIL")
     expect(button).to_be_enabled()
     seen = page.page.evaluate("() => window.__svcnbHeaders")
-    assert any("running" in text for text in seen), f"no 'running' state shown after the click: {seen}"
+    assert any("running" in text for text in seen), (
+        f"no 'running' state shown after the click: {seen}"
+    )
     page.screenshot("widget_dashboard_after_rerun", area)
     assert SCREENSHOTS.joinpath("widget_dashboard_after_rerun.png").stat().st_size > 1000
 
@@ -312,9 +347,14 @@ def test_dashboard_rerun_button_refreshes_the_table(
 def test_harness_reports_error_outputs_and_stops_there(
     lab: JupyterLab, run_notebook: Callable[[str], dict[str, Any]]
 ) -> None:
-    path = lab.add_notebook("harness_error.ipynb", [
-        "x = 1", "raise ValueError('boom in the browser')", "y = 2",
-    ])
+    path = lab.add_notebook(
+        "harness_error.ipynb",
+        [
+            "x = 1",
+            "raise ValueError('boom in the browser')",
+            "y = 2",
+        ],
+    )
     state = run_notebook(path)
     assert errors_in(state) == ["cell 1: ValueError: boom in the browser"]
     assert state["cells"][0]["count"] is not None
@@ -338,7 +378,9 @@ def test_harness_timeout_names_the_notebook_and_the_cells(lab: JupyterLab, page:
 # --------------------------------------------------------------------------- executed HTML, offline
 
 
-def test_executed_html_shows_the_widgets_without_kernel_or_network(browser: Any, tmp_path: Path) -> None:
+def test_executed_html_shows_the_widgets_without_kernel_or_network(
+    browser: Any, tmp_path: Path
+) -> None:
     """The main job's HTML (scripts/run_notebooks.py) read in Chromium with the network cut off."""
     import importlib.util
 
@@ -347,14 +389,21 @@ def test_executed_html_shows_the_widgets_without_kernel_or_network(browser: Any,
     from svc_nb import tokens
 
     spec = importlib.util.spec_from_file_location(
-        "run_notebooks", Path(__file__).resolve().parent.parent / "scripts" / "run_notebooks.py")
+        "run_notebooks", Path(__file__).resolve().parent.parent / "scripts" / "run_notebooks.py"
+    )
     assert spec and spec.loader
     runner = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(runner)
     token = tokens.make(secret=_JWT_KEY, lifetime=900, now=time.time() - 7200)
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(f"from svc_nb import widgets\nwidgets.jwt_inspector({token!r})")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell(f"from svc_nb import widgets\nwidgets.jwt_inspector({token!r})")
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, tmp_path / "offline.ipynb")
     ok, _, message = runner.execute(tmp_path / "offline.ipynb", tmp_path, 60)
     assert ok, message

@@ -76,10 +76,13 @@ def test_an_opened_notebook_runs_with_its_parameters_filled(page: LabPage) -> No
 
 
 def test_svc_doctor_magic_renders_in_jupyterlab(lab: JupyterLab, page: LabPage) -> None:
-    path = lab.add_notebook("magic_doctor.ipynb", [
-        "%load_ext svc_nb.magics",
-        "%svc doctor --only db --only cache",
-    ])
+    path = lab.add_notebook(
+        "magic_doctor.ipynb",
+        [
+            "%load_ext svc_nb.magics",
+            "%svc doctor --only db --only cache",
+        ],
+    )
     page.open(path)
     try:
         state = page.run_all(path)
@@ -109,17 +112,33 @@ def test_run_report_html_reads_without_a_kernel_or_network(browser: Any, tmp_pat
     params = nbformat.v4.new_code_cell('KEY = "placeholder"\nLEEWAY = 0')
     params.metadata["tags"] = ["parameters"]
     token = tokens.make(secret=JWT_SECRET, lifetime=900, now=time.time() - 7200)
-    nb.cells = [nbformat.v4.new_markdown_cell("# Token incident"), params,
-                nbformat.v4.new_code_cell(f"from svc_nb import widgets\nwidgets.jwt_inspector({token!r}, KEY)")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Token incident"),
+        params,
+        nbformat.v4.new_code_cell(
+            f"from svc_nb import widgets\nwidgets.jwt_inspector({token!r}, KEY)"
+        ),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, tmp_path / "incident.ipynb")
-    result = run_notebook(str(tmp_path / "incident.ipynb"), [("KEY", JWT_SECRET), ("LEEWAY", "5")],
-                          out=tmp_path / "runs")
+    result = run_notebook(
+        str(tmp_path / "incident.ipynb"),
+        [("KEY", JWT_SECRET), ("LEEWAY", "5")],
+        out=tmp_path / "runs",
+    )
     assert result.ok, result.failure
 
     tab = browser.new_page(viewport={"width": 1200, "height": 900})
-    tab.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:"))
-              else route.abort())
+    tab.route(
+        "**/*",
+        lambda route: (
+            route.continue_() if route.request.url.startswith(("file:", "data:")) else route.abort()
+        ),
+    )
     try:
         tab.goto(result.html.as_uri())
         expect = pw_expect()

@@ -16,12 +16,20 @@ SVC_NB = [sys.executable, "-m", "svc_nb"]
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*SVC_NB, *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [*SVC_NB, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_doctor_prints_a_report_and_exits_by_worst_status(tmp_path: Path) -> None:
-    healthy = {"SQL_URL": "postgresql://postgres@127.0.0.1:5432/test", "REDIS_URL": "redis://127.0.0.1:6379/0"}
+    healthy = {
+        "SQL_URL": "postgresql://postgres@127.0.0.1:5432/test",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+    }
     result = _run("doctor", "--timeout", "5", env=healthy)
     assert result.stdout.startswith("svc-nb doctor: ")
     assert result.returncode in (0, 1)
@@ -46,7 +54,9 @@ def test_doctor_reads_an_env_file_without_leaking_it(tmp_path: Path) -> None:
     assert result.returncode in (0, 1)
 
 
-@pytest.mark.parametrize("args", [["doctor", "--timeout", "abc"], ["doctor", "--timeout", "-1"], ["frobnicate"], []])
+@pytest.mark.parametrize(
+    "args", [["doctor", "--timeout", "abc"], ["doctor", "--timeout", "-1"], ["frobnicate"], []]
+)
 def test_bad_usage_exits_2(args: list[str]) -> None:
     result = _run(*args)
     assert result.returncode == 2
@@ -58,7 +68,9 @@ def test_missing_env_file_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode != 0 and "does not exist" in result.stderr
 
 
-def test_notebooks_copies_and_keeps_user_changes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_notebooks_copies_and_keeps_user_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     dest = tmp_path / "nbs"
     assert main(["notebooks", str(dest)]) == 0
     written = sorted(p.name for p in dest.glob("*.ipynb"))
@@ -119,7 +131,9 @@ def test_notebooks_never_write_through_a_symlink(
     assert [p.name for p in dest.iterdir()] == [name]  # nothing written before refusing
 
 
-def test_notebooks_refuse_a_fifo_named_like_a_notebook(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_notebooks_refuse_a_fifo_named_like_a_notebook(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     os.mkfifo(tmp_path / _notebook_names()[0])
     assert main(["notebooks", str(tmp_path)]) == 2  # reading it would block forever
     assert "not a regular file" in capsys.readouterr().err
@@ -148,7 +162,9 @@ def test_notebooks_into_a_file_or_virtual_fs_is_a_usage_error(tmp_path: Path, wh
         assert result.returncode == 2, result.stderr
         assert result.stderr.count("\n") == 1 and result.stderr.startswith("svc-nb: ")
         assert "Traceback" not in result.stderr
-        assert ("a file, not a folder" if where.endswith("a-file") else "virtual file system") in result.stderr
+        assert (
+            "a file, not a folder" if where.endswith("a-file") else "virtual file system"
+        ) in result.stderr
         assert result.stdout == ""
 
 
@@ -188,9 +204,17 @@ def test_help_lists_every_command_and_the_doctor_exit_statuses() -> None:
 
 
 def test_doctor_json_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
-    reader = subprocess.Popen(["head", "-c", "10"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
-    result = subprocess.run([*SVC_NB, "doctor", "--json"], stdout=reader.stdin, stderr=subprocess.PIPE,
-                            text=True, timeout=120, cwd=tmp_path)
+    reader = subprocess.Popen(
+        ["head", "-c", "10"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
+    result = subprocess.run(
+        [*SVC_NB, "doctor", "--json"],
+        stdout=reader.stdin,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert reader.stdin is not None
     reader.stdin.close()
     reader.wait(10)
@@ -198,8 +222,17 @@ def test_doctor_json_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
 
 
 def test_open_passes_arguments_after_double_dash_to_jupyter_lab(tmp_path: Path) -> None:
-    result = _run("open", "db", "--dest", str(tmp_path / "nbs"), "--print-command", "--",
-                  "--port", "8899", "--no-browser")
+    result = _run(
+        "open",
+        "db",
+        "--dest",
+        str(tmp_path / "nbs"),
+        "--print-command",
+        "--",
+        "--port",
+        "8899",
+        "--no-browser",
+    )
     assert result.returncode == 0, result.stderr
     command = result.stdout.strip().splitlines()[-1]
     assert "--port 8899 --no-browser" in command and command.endswith("01_database.ipynb")

@@ -32,8 +32,23 @@ from tests._support import LOCAL_PG_URL, LOCAL_REDIS_URL, RedisServer
 
 SVC_NB = [sys.executable, "-m", "svc_nb"]
 # Variables svc-infra (and so the doctor) reads: the tests set only what they mean.
-_READ_PREFIXES = ("SQL_", "DB_", "DATABASE_", "PRIVATE_SQL", "CACHE_", "REDIS_", "AUTH_", "JWT_",
-                  "WEBHOOK", "CORS_", "APP_ENV", "SESSION_", "ALEMBIC_", "SVC_NB_", "JOBS_")
+_READ_PREFIXES = (
+    "SQL_",
+    "DB_",
+    "DATABASE_",
+    "PRIVATE_SQL",
+    "CACHE_",
+    "REDIS_",
+    "AUTH_",
+    "JWT_",
+    "WEBHOOK",
+    "CORS_",
+    "APP_ENV",
+    "SESSION_",
+    "ALEMBIC_",
+    "SVC_NB_",
+    "JOBS_",
+)
 HEALTHY = {"SQL_URL": LOCAL_PG_URL, "REDIS_URL": LOCAL_REDIS_URL}
 
 
@@ -42,9 +57,17 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**env, **(extra or {})}
 
 
-def doctor(*args: str, env: dict[str, str] | None = None, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*SVC_NB, "doctor", *args], capture_output=True, text=True, timeout=120,
-                          env=_env(env), cwd=cwd)
+def doctor(
+    *args: str, env: dict[str, str] | None = None, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SVC_NB, "doctor", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(env),
+        cwd=cwd,
+    )
 
 
 def _validate(document: dict[str, Any]) -> None:
@@ -89,14 +112,28 @@ def test_print_schema_prints_the_shipped_schema(tmp_path: Path) -> None:
 
 
 def test_the_schema_rejects_what_it_should() -> None:
-    finding = {"check": "db.auth", "section": "db", "status": "ok", "silenced": False,
-               "silence_reason": None, "cause": "auth_failed", "summary": "", "detail": "", "fix": "",
-               "docs": "docs/database.md", "notebook": None, "seconds": None, "data": {}}
+    finding = {
+        "check": "db.auth",
+        "section": "db",
+        "status": "ok",
+        "silenced": False,
+        "silence_reason": None,
+        "cause": "auth_failed",
+        "summary": "",
+        "detail": "",
+        "fix": "",
+        "docs": "docs/database.md",
+        "notebook": None,
+        "seconds": None,
+        "data": {},
+    }
     with pytest.raises(jsonschema.ValidationError):  # an ok finding never has a cause
         jsonschema.validate(finding, {**schema(), "$ref": "#/$defs/finding"})
 
 
-def test_a_refused_database_fails_with_its_cause_docs_and_notebook(tmp_path: Path, refused_port: int) -> None:
+def test_a_refused_database_fails_with_its_cause_docs_and_notebook(
+    tmp_path: Path, refused_port: int
+) -> None:
     env = {"SQL_URL": f"postgresql://postgres@127.0.0.1:{refused_port}/test"}
     result = doctor("--json", "--only", "db", "--timeout", "2", env=env, cwd=tmp_path)
     assert result.returncode == 1, result.stderr
@@ -106,9 +143,15 @@ def test_a_refused_database_fails_with_its_cause_docs_and_notebook(tmp_path: Pat
     assert failed and all(f["cause"] for f in failed)
     tcp = next(f for f in failed if f["check"] == "db.tcp")
     assert tcp["cause"] == "refused"
-    assert tcp["docs"] in (f"docs/causes.md#db-{tcp['cause']}", f"docs/causes.md#transport-{tcp['cause']}")
-    assert tcp["notebook"] == {"file": "01_database.ipynb", "section": "2. The staged connection check",
-                               "command": "svc-nb open db.tcp"}
+    assert tcp["docs"] in (
+        f"docs/causes.md#db-{tcp['cause']}",
+        f"docs/causes.md#transport-{tcp['cause']}",
+    )
+    assert tcp["notebook"] == {
+        "file": "01_database.ipynb",
+        "section": "2. The staged connection check",
+        "command": "svc-nb open db.tcp",
+    }
 
 
 # --------------------------------------------------------------------------- exit statuses
@@ -119,16 +162,25 @@ def test_fail_on_warn_turns_a_warning_into_exit_1(tmp_path: Path) -> None:
     relaxed = doctor("--json", "--only", "cache.backend", cwd=tmp_path)
     strict = doctor("--json", "--only", "cache.backend", "--fail-on", "warn", cwd=tmp_path)
     assert [(f["status"], f["cause"]) for f in json.loads(relaxed.stdout)["findings"]] == [
-        ("warn", "memory_backend")]
+        ("warn", "memory_backend")
+    ]
     assert relaxed.returncode == 0
     assert strict.returncode == 1
     assert json.loads(strict.stdout)["fail_on"] == "warn"
 
 
-@pytest.mark.parametrize("args", [
-    ["--only", "nosuchsection"], ["--skip", "db..auth"], ["--json", "--format", "junit"],
-    ["--watch", "0"], ["--watch", "nan"], ["--format", "junit", "--watch", "1"], ["--fail-on", "error"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--only", "nosuchsection"],
+        ["--skip", "db..auth"],
+        ["--json", "--format", "junit"],
+        ["--watch", "0"],
+        ["--watch", "nan"],
+        ["--format", "junit", "--watch", "1"],
+        ["--fail-on", "error"],
+    ],
+)
 def test_bad_usage_exits_2(tmp_path: Path, args: list[str]) -> None:
     result = doctor(*args, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
@@ -159,11 +211,15 @@ def test_only_and_skip_take_sections_and_check_ids(tmp_path: Path) -> None:
     only_db = json.loads(doctor("--json", "--only", "db", env=HEALTHY, cwd=tmp_path).stdout)
     assert {f["section"] for f in only_db["findings"]} == {"db"}
     assert only_db["selection"]["only"] == ["db"]
-    one = json.loads(doctor("--json", "--only", "db.auth", "--only", "cache.connect", env=HEALTHY,
-                            cwd=tmp_path).stdout)
+    one = json.loads(
+        doctor(
+            "--json", "--only", "db.auth", "--only", "cache.connect", env=HEALTHY, cwd=tmp_path
+        ).stdout
+    )
     assert [f["check"] for f in one["findings"]] == ["db.auth", "cache.connect"]
-    skipped = json.loads(doctor("--json", "--skip", "env", "--skip", "db.url", env=HEALTHY,
-                                cwd=tmp_path).stdout)
+    skipped = json.loads(
+        doctor("--json", "--skip", "env", "--skip", "db.url", env=HEALTHY, cwd=tmp_path).stdout
+    )
     checks = [f["check"] for f in skipped["findings"]]
     assert not [c for c in checks if c.startswith(("env.", "db.url"))]
     assert "db.auth" in checks
@@ -175,13 +231,17 @@ def test_selection_runs_only_the_builders_it_needs() -> None:
     assert not selection.runs("webhooks.endpoint") and not selection.runs("cache")
     assert selection.wants("db.auth") and not selection.wants("db.url.password")
     assert not selection.wants("webhooks.queue") and selection.wants("webhooks.queue.dlq")
-    assert Selection.build(skip=["db"]).runs("cache") and not Selection.build(skip=["db"]).runs("db")
+    assert Selection.build(skip=["db"]).runs("cache") and not Selection.build(skip=["db"]).runs(
+        "db"
+    )
 
 
 # --------------------------------------------------------------------------- silencing
 
 
-def test_silenced_checks_are_listed_never_hidden_and_never_fail(tmp_path: Path, refused_port: int) -> None:
+def test_silenced_checks_are_listed_never_hidden_and_never_fail(
+    tmp_path: Path, refused_port: int
+) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[tool.svc-nb]\nsilence = ["db.tcp", { id = "db.auth", reason = "staging has no DB" }]\n'
     )
@@ -194,7 +254,9 @@ def test_silenced_checks_are_listed_never_hidden_and_never_fail(tmp_path: Path, 
     assert by_check["db.tcp"]["cause"] == "refused"
     assert document["config"] == str(tmp_path / "pyproject.toml")
     assert {"pattern": "db.auth", "reason": "staging has no DB"} in document["selection"]["silence"]
-    unsilenced_fails = [f for f in document["findings"] if f["status"] == "fail" and not f["silenced"]]
+    unsilenced_fails = [
+        f for f in document["findings"] if f["status"] == "fail" and not f["silenced"]
+    ]
     assert result.returncode == (1 if unsilenced_fails else 0)
     assert document["counts"]["silenced"] == sum(f["silenced"] for f in document["findings"]) >= 1
 
@@ -231,7 +293,9 @@ def test_every_cause_link_points_at_an_anchor_the_docs_generate() -> None:
         assert f'<a id="{anchor}"></a>' in table, link
     assert docs_link("oauth.exchange", "timeout") == "docs/causes.md#transport-timeout"
     assert docs_link("webhooks.endpoint", "timeout") == "docs/causes.md#webhooks-timeout"
-    assert docs_link("python.packages", "svc_infra_missing") == "docs/causes.md#env-svc_infra_missing"
+    assert (
+        docs_link("python.packages", "svc_infra_missing") == "docs/causes.md#env-svc_infra_missing"
+    )
     assert docs_link("db.auth", None, ok=True) == "docs/database.md"
     assert docs_link("db.auth", "not_a_code") == "docs/causes.md#db-causes"
     assert '<a id="db-causes"></a>' in table
@@ -246,14 +310,29 @@ def test_docs_links_become_site_urls_with_svc_nb_docs_url(monkeypatch: pytest.Mo
 # --------------------------------------------------------------------------- JUnit
 
 
-def _result(*findings: Finding, silence: tuple[Silence, ...] = (), fail_on: str = "fail") -> DoctorResult:
+def _result(
+    *findings: Finding, silence: tuple[Silence, ...] = (), fail_on: str = "fail"
+) -> DoctorResult:
     return DoctorResult.from_report(Report(findings), Selection(silence=silence), fail_on=fail_on)
 
 
 def test_junit_report_from_a_real_run(tmp_path: Path, refused_port: int) -> None:
-    env = {"SQL_URL": f"postgresql://postgres@127.0.0.1:{refused_port}/test", "REDIS_URL": LOCAL_REDIS_URL}
-    result = doctor("--format", "junit", "--only", "db", "--only", "cache", "--timeout", "2", env=env,
-                    cwd=tmp_path)
+    env = {
+        "SQL_URL": f"postgresql://postgres@127.0.0.1:{refused_port}/test",
+        "REDIS_URL": LOCAL_REDIS_URL,
+    }
+    result = doctor(
+        "--format",
+        "junit",
+        "--only",
+        "db",
+        "--only",
+        "cache",
+        "--timeout",
+        "2",
+        env=env,
+        cwd=tmp_path,
+    )
     assert result.returncode == 1
     root = ET.fromstring(result.stdout.encode())
     assert root.tag == "testsuites"
@@ -262,7 +341,9 @@ def test_junit_report_from_a_real_run(tmp_path: Path, refused_port: int) -> None
     tcp = next(c for c in root.iter("testcase") if c.get("name") == "db.tcp")
     failure = tcp.find("failure")
     assert failure is not None and failure.get("type") == "refused"
-    assert "svc-nb open db.tcp" in (failure.text or "") and "docs/causes.md#" in (failure.text or "")
+    assert "svc-nb open db.tcp" in (failure.text or "") and "docs/causes.md#" in (
+        failure.text or ""
+    )
     total_failures = sum(int(s.get("failures", "0")) for s in suites.values())
     assert total_failures == int(root.get("failures", "-1")) >= 1
     assert suites["cache"].get("failures") == "0"
@@ -277,12 +358,17 @@ def test_junit_marks_warnings_skips_and_silenced_checks() -> None:
     )
     root = ET.fromstring(to_junit(result).encode())  # control characters do not break the XML
     cases = {c.get("name"): c for c in root.iter("testcase")}
-    assert cases["db.ssl"].find("system-out") is not None and cases["db.ssl"].find("failure") is None
+    assert (
+        cases["db.ssl"].find("system-out") is not None and cases["db.ssl"].find("failure") is None
+    )
     assert cases["cache.url"].find("skipped") is not None
     assert (cases["db.auth"].find("skipped").get("message") or "").startswith("silenced: known")  # type: ignore[union-attr]
     assert root.get("failures") == "0"
-    strict = ET.fromstring(to_junit(_result(Finding("db.ssl", Status.WARN, "w", cause="ssl_not_used"),
-                                            fail_on="warn")).encode())
+    strict = ET.fromstring(
+        to_junit(
+            _result(Finding("db.ssl", Status.WARN, "w", cause="ssl_not_used"), fail_on="warn")
+        ).encode()
+    )
     assert strict.get("failures") == "1"
 
 
@@ -290,18 +376,27 @@ def test_junit_marks_warnings_skips_and_silenced_checks() -> None:
 
 
 def test_changes_between_runs() -> None:
-    before = _result(Finding("cache.connect", Status.FAIL, "refused", cause="refused"),
-                     Finding("db.auth", Status.OK, "ok"))
-    after = _result(Finding("cache.connect", Status.OK, "connected"), Finding("db.auth", Status.OK, "ok"),
-                    Finding("db.ssl", Status.WARN, "plain", cause="ssl_not_used"))
+    before = _result(
+        Finding("cache.connect", Status.FAIL, "refused", cause="refused"),
+        Finding("db.auth", Status.OK, "ok"),
+    )
+    after = _result(
+        Finding("cache.connect", Status.OK, "connected"),
+        Finding("db.auth", Status.OK, "ok"),
+        Finding("db.ssl", Status.WARN, "plain", cause="ssl_not_used"),
+    )
     found = {c.check: c for c in changes(before, after)}
     assert set(found) == {"cache.connect", "db.ssl"}
     assert (found["cache.connect"].before, found["cache.connect"].after) == ("fail (refused)", "ok")
-    assert found["db.ssl"].before is None and str(found["db.ssl"]).startswith("db.ssl: (new) → warn")
+    assert found["db.ssl"].before is None and str(found["db.ssl"]).startswith(
+        "db.ssl: (new) → warn"
+    )
     assert changes(after, after) == []
 
 
-def _read_json_lines(proc: subprocess.Popen[str], count: int, timeout: float) -> list[dict[str, Any]]:
+def _read_json_lines(
+    proc: subprocess.Popen[str], count: int, timeout: float
+) -> list[dict[str, Any]]:
     assert proc.stdout is not None
     lines: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
@@ -316,9 +411,24 @@ def _read_json_lines(proc: subprocess.Popen[str], count: int, timeout: float) ->
 def test_watch_shows_a_fix_landing_and_exits_with_the_last_status(tmp_path: Path) -> None:
     with RedisServer() as redis:
         env = _env({"REDIS_URL": redis.url})
-        proc = subprocess.Popen([*SVC_NB, "doctor", "--json", "--only", "cache.connect", "--watch", "0.3",
-                                 "--timeout", "3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env=env, cwd=tmp_path)
+        proc = subprocess.Popen(
+            [
+                *SVC_NB,
+                "doctor",
+                "--json",
+                "--only",
+                "cache.connect",
+                "--watch",
+                "0.3",
+                "--timeout",
+                "3",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
         try:
             first = _read_json_lines(proc, 1, 60)
             assert first and "changes" not in first[0]
@@ -341,12 +451,19 @@ def test_watch_shows_a_fix_landing_and_exits_with_the_last_status(tmp_path: Path
 
 
 def test_watch_text_prints_the_report_then_one_line_per_run(tmp_path: Path) -> None:
-    proc = subprocess.Popen([*SVC_NB, "doctor", "--only", "env.app_env", "--watch", "0.2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
-                            cwd=tmp_path)
+    proc = subprocess.Popen(
+        [*SVC_NB, "doctor", "--only", "env.app_env", "--watch", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        cwd=tmp_path,
+    )
     assert proc.stdout is not None
     lines = [proc.stdout.readline()]
-    while not lines[-1].startswith("[") and len(lines) < 50:  # the full report, then the first rerun
+    while (
+        not lines[-1].startswith("[") and len(lines) < 50
+    ):  # the full report, then the first rerun
         lines.append(proc.stdout.readline())
     proc.send_signal(signal.SIGINT)
     proc.wait(30)
@@ -372,8 +489,14 @@ print(json.dumps({"exit": code, "modules": sorted(sys.modules)}), file=sys.stder
 
 def _modules_after(*args: str, cwd: Path) -> tuple[list[str], subprocess.CompletedProcess[str]]:
     """The modules loaded once ``python -m svc_nb ARGS`` has finished, and the run itself."""
-    result = subprocess.run([sys.executable, "-c", _MODULES_AT_EXIT, *args], capture_output=True,
-                            text=True, timeout=120, env=_env(HEALTHY), cwd=cwd)
+    result = subprocess.run(
+        [sys.executable, "-c", _MODULES_AT_EXIT, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(HEALTHY),
+        cwd=cwd,
+    )
     report = json.loads(result.stderr.strip().splitlines()[-1])
     return report["modules"], result
 
@@ -382,8 +505,12 @@ def test_the_doctor_imports_no_pandas_matplotlib_or_ipywidgets(tmp_path: Path) -
     modules, result = _modules_after("doctor", "--json", cwd=tmp_path)
     json.loads(result.stdout)
     assert {"svc_nb.doctor", "svc_nb.db", "svc_nb.cache", "svc_nb.webhooks"} <= set(modules)
-    heavy = {name for name in modules if name.split(".")[0] in {"pandas", "matplotlib", "ipywidgets",
-                                                                "IPython", "nbformat", "nbclient"}}
+    heavy = {
+        name
+        for name in modules
+        if name.split(".")[0]
+        in {"pandas", "matplotlib", "ipywidgets", "IPython", "nbformat", "nbclient"}
+    }
     assert heavy == set()
 
 

@@ -529,9 +529,21 @@ def test_cli_doctor_merges_the_env_file_under_the_environment(tmp_path: Path) ->
 
     def doctor(extra: dict[str, str]) -> dict:
         done = subprocess.run(
-            [sys.executable, "-m", "svc_nb", "doctor", "--only", "env", "--json",
-             "--env-file", str(env_file)],
-            capture_output=True, text=True, env={**base, **extra}, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "svc_nb",
+                "doctor",
+                "--only",
+                "env",
+                "--json",
+                "--env-file",
+                str(env_file),
+            ],
+            capture_output=True,
+            text=True,
+            env={**base, **extra},
+            timeout=120,
         )
         assert done.returncode in (0, 1), done.stderr
         return {f["check"]: f for f in json.loads(done.stdout)["findings"]}

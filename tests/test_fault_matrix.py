@@ -89,7 +89,10 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out: dict[str, Path] = {}
     for name, kwargs in {
         "self_signed": {},
-        "expired": {"not_before": now - dt.timedelta(days=30), "not_after": now - dt.timedelta(days=2)},
+        "expired": {
+            "not_before": now - dt.timedelta(days=30),
+            "not_after": now - dt.timedelta(days=2),
+        },
         "other_ca": {},
     }.items():
         cert, key = make_self_signed(["localhost", "127.0.0.1"], **kwargs)
@@ -105,7 +108,9 @@ def scripts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A one-revision Alembic scripts folder for migrations.check."""
     folder = tmp_path_factory.mktemp("fault-migrations")
     (folder / "versions").mkdir()
-    (folder / "versions" / "a1_first.py").write_text('"""first"""\nrevision = "a1"\ndown_revision = None\n')
+    (folder / "versions" / "a1_first.py").write_text(
+        '"""first"""\nrevision = "a1"\ndown_revision = None\n'
+    )
     return folder
 
 
@@ -166,8 +171,19 @@ class Row:
 
 
 def _pg_ctl(cluster: PostgresCluster, *args: str) -> None:
-    _as_postgres([str(pg_bin() / "pg_ctl"), "-D", str(cluster.data), "-l", str(cluster.base / "log"),
-                  "-w", "-t", "30", *args])
+    _as_postgres(
+        [
+            str(pg_bin() / "pg_ctl"),
+            "-D",
+            str(cluster.data),
+            "-l",
+            str(cluster.base / "log"),
+            "-w",
+            "-t",
+            "30",
+            *args,
+        ]
+    )
 
 
 @contextlib.asynccontextmanager
@@ -194,7 +210,9 @@ async def pg_restarted_mid_check(ctx: Ctx) -> AsyncIterator[Probe]:
     async def run() -> tuple[Any, float]:
         locker = await asyncpg.connect(cluster.url(query="?sslmode=require"))
         try:
-            await locker.execute("BEGIN; LOCK TABLE pg_catalog.pg_stat_activity IN ACCESS EXCLUSIVE MODE")
+            await locker.execute(
+                "BEGIN; LOCK TABLE pg_catalog.pg_stat_activity IN ACCESS EXCLUSIVE MODE"
+            )
             started = time.monotonic()
             task = asyncio.create_task(db.check(url, timeout=4.0))
             for _ in range(200):  # until the check waits for the lock
@@ -202,7 +220,9 @@ async def pg_restarted_mid_check(ctx: Ctx) -> AsyncIterator[Probe]:
                 if waiting or task.done():
                     break
                 await asyncio.sleep(0.01)
-            restart = asyncio.create_task(asyncio.to_thread(_pg_ctl, cluster, "-m", "immediate", "restart"))
+            restart = asyncio.create_task(
+                asyncio.to_thread(_pg_ctl, cluster, "-m", "immediate", "restart")
+            )
             report = await task
             elapsed = time.monotonic() - started
             await restart
@@ -243,7 +263,9 @@ async def pg_slots_full(ctx: Ctx) -> AsyncIterator[Probe]:
     holders: list[asyncpg.Connection] = []
     try:
         while len(holders) < SLOTS:
-            holders.append(await asyncpg.connect(url, server_settings={"application_name": "holder"}))
+            holders.append(
+                await asyncpg.connect(url, server_settings={"application_name": "holder"})
+            )
         yield lambda: timed(db.check(url, timeout=2.0))
     finally:
         for conn in holders:
@@ -253,7 +275,9 @@ async def pg_slots_full(ctx: Ctx) -> AsyncIterator[Probe]:
 @contextlib.asynccontextmanager
 async def pg_port_silent(ctx: Ctx) -> AsyncIterator[Probe]:
     with Peer("silent") as peer:
-        yield lambda: timed(db.check(f"postgresql://postgres@127.0.0.1:{peer.port}/db", timeout=1.0))
+        yield lambda: timed(
+            db.check(f"postgresql://postgres@127.0.0.1:{peer.port}/db", timeout=1.0)
+        )
 
 
 # -- Redis faults ----------------------------------------------------------------------------------
@@ -349,8 +373,11 @@ def _jwks(url_of: Callable[[], contextlib.AbstractContextManager[str]], timeout:
     async def arrange(ctx: Ctx) -> AsyncIterator[Probe]:
         tokens.clear_jwks_cache()
         with url_of() as url:
+
             async def run() -> tuple[Any, float]:
-                return timed_sync(lambda: tokens.inspect(_JWKS_TOKEN, jwks_url=url, timeout=timeout))
+                return timed_sync(
+                    lambda: tokens.inspect(_JWKS_TOKEN, jwks_url=url, timeout=timeout)
+                )
 
             yield run
 
@@ -393,8 +420,9 @@ def _section(call: Callable[[Ctx, int], Awaitable[Any]], kind: str | None) -> Ar
 
 
 async def _migrations(ctx: Ctx, port: int) -> Report:
-    return await migrations.check(f"postgresql://postgres@127.0.0.1:{port}/db", script_location=ctx.scripts,
-                                  timeout=1.0)
+    return await migrations.check(
+        f"postgresql://postgres@127.0.0.1:{port}/db", script_location=ctx.scripts, timeout=1.0
+    )
 
 
 async def _queue(ctx: Ctx, port: int) -> Report:
@@ -402,8 +430,9 @@ async def _queue(ctx: Ctx, port: int) -> Report:
 
 
 async def _cors(ctx: Ctx, port: int) -> Report:
-    return await cors.preflight(f"http://127.0.0.1:{port}/api", "http://localhost:3000", method="PUT",
-                                timeout=1.0)
+    return await cors.preflight(
+        f"http://127.0.0.1:{port}/api", "http://localhost:3000", method="PUT", timeout=1.0
+    )
 
 
 async def _oauth(ctx: Ctx, port: int) -> Report:
@@ -413,67 +442,243 @@ async def _oauth(ctx: Ctx, port: int) -> Report:
 ROWS = [
     # PostgreSQL
     Row("pg-stopped", pg_stopped, "db.tcp", Status.FAIL, "refused", 1.0),
-    Row("pg-restarted-mid-check", pg_restarted_mid_check, "db.auth", Status.FAIL, "connection_lost",
-        4.0, pg="tls"),
-    Row("pg-wrong-password", pg_wrong_password, "db.auth", Status.FAIL, "wrong_password", 2.0, pg="pw"),
-    Row("pg-tls-required-client-disabled", pg_tls_client_disabled, "db.auth", Status.FAIL,
-        "ssl_required", 2.0, pg="tls"),
-    Row("pg-tls-requested-server-has-none", pg_tls_server_has_none, "db.auth", Status.FAIL,
-        "server_no_ssl", 2.0, pg="pw"),
-    Row("pg-tls-untrusted-certificate", pg_tls_untrusted_cert, "db.auth", Status.FAIL, "cert_verify",
-        2.0, pg="tls"),
-    Row("pg-connection-slots-full", pg_slots_full, "db.auth", Status.FAIL, "too_many_connections",
-        2.0, pg="pw"),
+    Row(
+        "pg-restarted-mid-check",
+        pg_restarted_mid_check,
+        "db.auth",
+        Status.FAIL,
+        "connection_lost",
+        4.0,
+        pg="tls",
+    ),
+    Row(
+        "pg-wrong-password",
+        pg_wrong_password,
+        "db.auth",
+        Status.FAIL,
+        "wrong_password",
+        2.0,
+        pg="pw",
+    ),
+    Row(
+        "pg-tls-required-client-disabled",
+        pg_tls_client_disabled,
+        "db.auth",
+        Status.FAIL,
+        "ssl_required",
+        2.0,
+        pg="tls",
+    ),
+    Row(
+        "pg-tls-requested-server-has-none",
+        pg_tls_server_has_none,
+        "db.auth",
+        Status.FAIL,
+        "server_no_ssl",
+        2.0,
+        pg="pw",
+    ),
+    Row(
+        "pg-tls-untrusted-certificate",
+        pg_tls_untrusted_cert,
+        "db.auth",
+        Status.FAIL,
+        "cert_verify",
+        2.0,
+        pg="tls",
+    ),
+    Row(
+        "pg-connection-slots-full",
+        pg_slots_full,
+        "db.auth",
+        Status.FAIL,
+        "too_many_connections",
+        2.0,
+        pg="pw",
+    ),
     Row("pg-port-never-answers", pg_port_silent, "db.auth", Status.FAIL, "timeout", 1.0),
     # Redis
     Row("redis-stopped", redis_stopped, "cache.connect", Status.FAIL, "refused", 1.0),
-    Row("redis-killed-mid-check", redis_killed_mid_check, "cache.connect", Status.FAIL,
-        "connection_lost", 3.0),
-    Row("redis-wrong-password", redis_wrong_password, "cache.auth", Status.FAIL, "wrong_password", 2.0),
+    Row(
+        "redis-killed-mid-check",
+        redis_killed_mid_check,
+        "cache.connect",
+        Status.FAIL,
+        "connection_lost",
+        3.0,
+    ),
+    Row(
+        "redis-wrong-password",
+        redis_wrong_password,
+        "cache.auth",
+        Status.FAIL,
+        "wrong_password",
+        2.0,
+    ),
     Row("redis-oom", redis_oom, "cache.write", Status.FAIL, "oom", 2.0),
-    Row("redis-port-never-answers", redis_port_silent, "cache.connect", Status.FAIL, "timeout", 1.0),
+    Row(
+        "redis-port-never-answers", redis_port_silent, "cache.connect", Status.FAIL, "timeout", 1.0
+    ),
     # HTTP peers, through the webhook endpoint probe
     Row("http-refused", http_refused, "webhooks.tcp", Status.FAIL, "refused", 1.0),
-    Row("http-never-answers", _http_peer("silent", 1.0), "webhooks.http", Status.FAIL, "http_timeout",
-        1.0),
-    Row("http-slow-byte-by-byte", _http_peer("trickle", 1.0), "webhooks.http", Status.FAIL,
-        "http_timeout", 1.0),
+    Row(
+        "http-never-answers",
+        _http_peer("silent", 1.0),
+        "webhooks.http",
+        Status.FAIL,
+        "http_timeout",
+        1.0,
+    ),
+    Row(
+        "http-slow-byte-by-byte",
+        _http_peer("trickle", 1.0),
+        "webhooks.http",
+        Status.FAIL,
+        "http_timeout",
+        1.0,
+    ),
     # ~100 bytes at 10 ms each: answered in about 1 s, over half of a 1.5 s delivery timeout
-    Row("http-slow-within-timeout", _http_peer("trickle", 3.0, delay=0.01, delivery_timeout_s=1.5),
-        "webhooks.latency", Status.WARN, "slow", 3.0),
-    Row("http-closes-mid-response", _http_peer("halfclose", 2.0), "webhooks.http", Status.FAIL,
-        "protocol", 2.0),
-    Row("https-self-signed", _tls_peer("self_signed"), "webhooks.tls", Status.FAIL, "self_signed", 2.0),
+    Row(
+        "http-slow-within-timeout",
+        _http_peer("trickle", 3.0, delay=0.01, delivery_timeout_s=1.5),
+        "webhooks.latency",
+        Status.WARN,
+        "slow",
+        3.0,
+    ),
+    Row(
+        "http-closes-mid-response",
+        _http_peer("halfclose", 2.0),
+        "webhooks.http",
+        Status.FAIL,
+        "protocol",
+        2.0,
+    ),
+    Row(
+        "https-self-signed",
+        _tls_peer("self_signed"),
+        "webhooks.tls",
+        Status.FAIL,
+        "self_signed",
+        2.0,
+    ),
     # an expired self-signed certificate: self-signed is the primary problem, expiry is listed too
-    Row("https-expired", _tls_peer("expired"), "webhooks.tls", Status.FAIL, "self_signed", 2.0,
-        listed=("problems", "expired")),
+    Row(
+        "https-expired",
+        _tls_peer("expired"),
+        "webhooks.tls",
+        Status.FAIL,
+        "self_signed",
+        2.0,
+        listed=("problems", "expired"),
+    ),
     # Alembic state, svc-infra's Redis queue, CORS preflight, OAuth provider metadata
-    Row("migrations-db-down", _section(_migrations, None), "migrations.database", Status.FAIL,
-        "connect_failed", 1.0),
-    Row("migrations-db-never-answers", _section(_migrations, "silent"), "migrations.database",
-        Status.FAIL, "timeout", 1.0),
-    Row("queue-redis-down", _section(_queue, None), "webhooks.queue.connect", Status.FAIL,
-        "connect_failed", 1.0),
-    Row("queue-redis-never-answers", _section(_queue, "silent"), "webhooks.queue.connect", Status.FAIL,
-        "timeout", 1.0),
-    Row("cors-service-down", _section(_cors, None), "cors.preflight", Status.FAIL, "connect_failed", 1.0),
-    Row("cors-never-answers", _section(_cors, "silent"), "cors.preflight", Status.FAIL, "timeout", 1.0),
-    Row("cors-slow-byte-by-byte", _section(_cors, "trickle"), "cors.preflight", Status.FAIL, "timeout",
-        1.0),
-    Row("cors-closes-mid-response", _section(_cors, "halfclose"), "cors.preflight", Status.FAIL,
-        "request_failed", 1.0),
-    Row("oauth-provider-down", _section(_oauth, None), "oauth.provider.metadata", Status.FAIL,
-        "connect_failed", 1.0),
-    Row("oauth-provider-never-answers", _section(_oauth, "silent"), "oauth.provider.metadata",
-        Status.FAIL, "timeout", 1.0),
-    Row("oauth-provider-slow-byte-by-byte", _section(_oauth, "trickle"), "oauth.provider.metadata",
-        Status.FAIL, "timeout", 1.0),
+    Row(
+        "migrations-db-down",
+        _section(_migrations, None),
+        "migrations.database",
+        Status.FAIL,
+        "connect_failed",
+        1.0,
+    ),
+    Row(
+        "migrations-db-never-answers",
+        _section(_migrations, "silent"),
+        "migrations.database",
+        Status.FAIL,
+        "timeout",
+        1.0,
+    ),
+    Row(
+        "queue-redis-down",
+        _section(_queue, None),
+        "webhooks.queue.connect",
+        Status.FAIL,
+        "connect_failed",
+        1.0,
+    ),
+    Row(
+        "queue-redis-never-answers",
+        _section(_queue, "silent"),
+        "webhooks.queue.connect",
+        Status.FAIL,
+        "timeout",
+        1.0,
+    ),
+    Row(
+        "cors-service-down",
+        _section(_cors, None),
+        "cors.preflight",
+        Status.FAIL,
+        "connect_failed",
+        1.0,
+    ),
+    Row(
+        "cors-never-answers",
+        _section(_cors, "silent"),
+        "cors.preflight",
+        Status.FAIL,
+        "timeout",
+        1.0,
+    ),
+    Row(
+        "cors-slow-byte-by-byte",
+        _section(_cors, "trickle"),
+        "cors.preflight",
+        Status.FAIL,
+        "timeout",
+        1.0,
+    ),
+    Row(
+        "cors-closes-mid-response",
+        _section(_cors, "halfclose"),
+        "cors.preflight",
+        Status.FAIL,
+        "request_failed",
+        1.0,
+    ),
+    Row(
+        "oauth-provider-down",
+        _section(_oauth, None),
+        "oauth.provider.metadata",
+        Status.FAIL,
+        "connect_failed",
+        1.0,
+    ),
+    Row(
+        "oauth-provider-never-answers",
+        _section(_oauth, "silent"),
+        "oauth.provider.metadata",
+        Status.FAIL,
+        "timeout",
+        1.0,
+    ),
+    Row(
+        "oauth-provider-slow-byte-by-byte",
+        _section(_oauth, "trickle"),
+        "oauth.provider.metadata",
+        Status.FAIL,
+        "timeout",
+        1.0,
+    ),
     # JWKS endpoint of tokens.inspect
     Row("jwks-down", _jwks(_refused_url, 1.0), "tokens.key", Status.FAIL, "connect_failed", 1.0),
-    Row("jwks-never-answers", _jwks(lambda: _peer_url("silent"), 1.0), "tokens.key", Status.FAIL,
-        "timeout", 1.0),
-    Row("jwks-slow-byte-by-byte", _jwks(lambda: _peer_url("trickle"), 1.0), "tokens.key", Status.FAIL,
-        "timeout", 1.0),
+    Row(
+        "jwks-never-answers",
+        _jwks(lambda: _peer_url("silent"), 1.0),
+        "tokens.key",
+        Status.FAIL,
+        "timeout",
+        1.0,
+    ),
+    Row(
+        "jwks-slow-byte-by-byte",
+        _jwks(lambda: _peer_url("trickle"), 1.0),
+        "tokens.key",
+        Status.FAIL,
+        "timeout",
+        1.0,
+    ),
 ]
 
 
@@ -522,11 +727,20 @@ def settled_pg_sessions(cluster: PostgresCluster, baseline: tuple[int, int]) -> 
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("row", [
-    pytest.param(row, id=row.id, marks=[pytest.mark.xfail(strict=True, reason=row.bug)] if row.bug else [])
-    for row in ROWS
-])
-async def test_fault(row: Row, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    "row",
+    [
+        pytest.param(
+            row,
+            id=row.id,
+            marks=[pytest.mark.xfail(strict=True, reason=row.bug)] if row.bug else [],
+        )
+        for row in ROWS
+    ],
+)
+async def test_fault(
+    row: Row, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> None:
     ctx = Ctx(request)
     cluster = getattr(ctx, row.pg) if row.pg else None
     pg_before = pg_sessions(cluster) if cluster is not None else None
@@ -547,7 +761,9 @@ async def test_fault(row: Row, request: pytest.FixtureRequest, caplog: pytest.Lo
     finding = report.get(row.check)
     assert finding is not None, f"{row.id}: no {row.check} finding in:\n{report}"
     assert finding.status is row.status, f"{row.id}: {row.check} is {finding.status}:\n{report}"
-    assert finding.cause == row.cause, f"{row.id}: cause {finding.cause!r}, expected {row.cause!r}:\n{report}"
+    assert finding.cause == row.cause, (
+        f"{row.id}: cause {finding.cause!r}, expected {row.cause!r}:\n{report}"
+    )
     if row.listed:
         key, item = row.listed
         assert item in finding.data.get(key, ()), f"{row.id}: {item!r} not in data[{key!r}]"
@@ -556,12 +772,19 @@ async def test_fault(row: Row, request: pytest.FixtureRequest, caplog: pytest.Lo
     section = row.check.split(".")[0]
     for other in report:
         if other.status is not Status.OK:
-            assert other.cause in causes.codes(section), f"{row.id}: {other.check} cause {other.cause!r}"
+            assert other.cause in causes.codes(section), (
+                f"{row.id}: {other.check} cause {other.cause!r}"
+            )
     # 2. bounded in time
-    assert elapsed <= row.timeout + MARGIN_S, f"{row.id}: took {elapsed:.2f} s (timeout {row.timeout} s)"
+    assert elapsed <= row.timeout + MARGIN_S, (
+        f"{row.id}: took {elapsed:.2f} s (timeout {row.timeout} s)"
+    )
     # 3. nothing unclosed, nothing unhandled
-    unclosed = [str(w.message) for w in caught
-                if issubclass(w.category, ResourceWarning) or "unclosed" in str(w.message).lower()]
+    unclosed = [
+        str(w.message)
+        for w in caught
+        if issubclass(w.category, ResourceWarning) or "unclosed" in str(w.message).lower()
+    ]
     assert not unclosed, f"{row.id}: {unclosed}"
     unhandled = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert not unhandled, f"{row.id}: asyncio logged {unhandled}"
@@ -570,18 +793,30 @@ async def test_fault(row: Row, request: pytest.FixtureRequest, caplog: pytest.Lo
     if cluster is not None and pg_before is not None:
         after = settled_pg_sessions(cluster, pg_before)
         assert after == (0, pg_before[1]), (
-            f"{row.id}: pg_stat_activity svc_nb/total sessions {after}, before {pg_before}")
+            f"{row.id}: pg_stat_activity svc_nb/total sessions {after}, before {pg_before}"
+        )
     assert threading.active_count() <= threads_before + 1, f"{row.id}: threads left running"
 
 
 def test_matrix_covers_every_issue_fault() -> None:
     """The matrix names every fault issue 13 lists (a row removed must fail here)."""
     wanted = {
-        "pg-stopped", "pg-restarted-mid-check", "pg-wrong-password", "pg-tls-required-client-disabled",
-        "pg-connection-slots-full", "redis-stopped", "redis-killed-mid-check", "redis-wrong-password",
-        "redis-oom", "http-refused", "http-never-answers", "http-slow-byte-by-byte",
-        "http-closes-mid-response", "https-self-signed", "https-expired", "jwks-down",
+        "pg-stopped",
+        "pg-restarted-mid-check",
+        "pg-wrong-password",
+        "pg-tls-required-client-disabled",
+        "pg-connection-slots-full",
+        "redis-stopped",
+        "redis-killed-mid-check",
+        "redis-wrong-password",
+        "redis-oom",
+        "http-refused",
+        "http-never-answers",
+        "http-slow-byte-by-byte",
+        "http-closes-mid-response",
+        "https-self-signed",
+        "https-expired",
+        "jwks-down",
     }
     assert wanted <= {row.id for row in ROWS}
     assert len({row.id for row in ROWS}) == len(ROWS)
-

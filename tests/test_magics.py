@@ -21,8 +21,12 @@ def _html(cell: Any) -> str:
 
 
 def _errors(nb: Any) -> list[str]:
-    return [f"{o['ename']}: {o['evalue']}" for c in nb.cells for o in c.get("outputs", [])
-            if o.get("output_type") == "error"]
+    return [
+        f"{o['ename']}: {o['evalue']}"
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +80,9 @@ def test_svc_doctor_usage_errors_are_one_line_not_tracebacks(kernel_run: Any) ->
 
 def test_svc_jwt_opens_the_inspector_on_a_variable(kernel_run: Any) -> None:
     nb, _ = kernel_run
-    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
-               for o in nb.cells[4].outputs)
+    assert any(
+        "application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in nb.cells[4].outputs
+    )
     assert cell_text(nb.cells[5]).split() == ["fail", "HS256"]  # issued in 1970 + 11 days: expired
     assert JWT_KEY not in json.dumps(nb.cells[4].outputs)
 

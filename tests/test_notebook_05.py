@@ -14,8 +14,16 @@ SECRET = "nb05-test-secret-3a9d1c77"
 
 @pytest.mark.notebook
 def test_notebook_05_runs_and_shows_the_findings() -> None:
-    nb = execute_notebook(NOTEBOOK, {"REDIS_URL": LOCAL_REDIS_URL, "WEBHOOK_DEMO_SECRET": SECRET,
-                                     "TIME_SCALE": "0.001", "QUEUE_DB": "15"}, timeout=120)
+    nb = execute_notebook(
+        NOTEBOOK,
+        {
+            "REDIS_URL": LOCAL_REDIS_URL,
+            "WEBHOOK_DEMO_SECRET": SECRET,
+            "TIME_SCALE": "0.001",
+            "QUEUE_DB": "15",
+        },
+        timeout=120,
+    )
     text = notebook_text_outputs(nb)
     # reachability and signatures
     assert "webhooks.http" in text and "HTTP 200" in text
@@ -35,7 +43,9 @@ def test_notebook_05_runs_and_shows_the_findings() -> None:
     assert "endpoint(s) failing every attempt" in text
     assert "removed 16 demo keys" in text
     # every chart rendered as an image
-    pngs = sum("image/png" in out.get("data", {}) for cell in nb.cells for out in cell.get("outputs", []))
+    pngs = sum(
+        "image/png" in out.get("data", {}) for cell in nb.cells for out in cell.get("outputs", [])
+    )
     assert pngs == 5  # two timelines, status, latency, policy comparison
     # no secret in any output
     assert SECRET not in text
@@ -44,6 +54,9 @@ def test_notebook_05_runs_and_shows_the_findings() -> None:
     import nbformat
 
     stored = nbformat.read(NOTEBOOK, as_version=4)
-    assert all(not c.get("outputs") and c.get("execution_count") is None
-               for c in stored.cells if c.cell_type == "code")
+    assert all(
+        not c.get("outputs") and c.get("execution_count") is None
+        for c in stored.cells
+        if c.cell_type == "code"
+    )
     assert "parameters" in stored.cells[1].metadata.get("tags", [])

@@ -59,19 +59,29 @@ def test_notebook_00_quick_diagnostics() -> None:
     for secret in (db_password, jwt_secret):
         assert secret not in text
     # The dashboard cell displayed a widget view.
-    dash_cell = next(c for c in nb.cells if c.cell_type == "code" and "widgets.dashboard" in c.source)
-    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in dash_cell.outputs)
+    dash_cell = next(
+        c for c in nb.cells if c.cell_type == "code" and "widgets.dashboard" in c.source
+    )
+    assert any(
+        "application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in dash_cell.outputs
+    )
 
 
 def test_notebook_07_getting_help() -> None:
     demo_password = f"nbdemopw-{secrets.token_hex(16)}"
-    nb = execute_notebook(NOTEBOOKS / "07_getting_help.ipynb", {"SVC_NB_DEMO_PASSWORD": demo_password})
+    nb = execute_notebook(
+        NOTEBOOKS / "07_getting_help.ipynb", {"SVC_NB_DEMO_PASSWORD": demo_password}
+    )
     assert not _errors(nb)
     text = notebook_text_outputs(nb)
     # Debug logging shows the records under the cell, scrubbed, once each; then stops.
-    log_cell = next(c for c in nb.cells if c.cell_type == "code" and "enable_debug_logging(" in c.source)
+    log_cell = next(
+        c for c in nb.cells if c.cell_type == "code" and "enable_debug_logging(" in c.source
+    )
     shown = cell_text(log_cell)
-    assert shown.count("svc_infra.webhooks: delivering to https://hooks:****@127.0.0.1:9/receive") == 1
+    assert (
+        shown.count("svc_infra.webhooks: delivering to https://hooks:****@127.0.0.1:9/receive") == 1
+    )
     assert "myservice: Authorization: ****" in shown  # the whole header value, scheme included
     assert "this line is not shown" not in text
     # The bug report from the refused connection, with real server versions.

@@ -29,7 +29,10 @@ def test_mask_url_hides_passwords(url: str, secret: str) -> None:
 
 
 def test_mask_url_keeps_structure() -> None:
-    assert _redact.mask_url("postgresql://app:pw123456@db:5432/app") == "postgresql://app:****@db:5432/app"
+    assert (
+        _redact.mask_url("postgresql://app:pw123456@db:5432/app")
+        == "postgresql://app:****@db:5432/app"
+    )
     assert _redact.mask_url("postgresql://app@db/app") == "postgresql://app@db/app"
 
 
@@ -43,9 +46,18 @@ def test_shorten_token_hides_signature() -> None:
 
 @pytest.mark.parametrize(
     ("name", "secret"),
-    [("AUTH_JWT__SECRET", True), ("GITHUB_CLIENT_SECRET", True), ("DB_PASSWORD", True),
-     ("WEBHOOK_ENCRYPTION_KEY", True), ("API_KEY", True), ("SQL_URL", False), ("APP_ENV", False),
-     ("AUTH_JWT__LIFETIME_SECONDS", False), ("SQL_URL_FILE", False), ("KEYBOARD", False)],
+    [
+        ("AUTH_JWT__SECRET", True),
+        ("GITHUB_CLIENT_SECRET", True),
+        ("DB_PASSWORD", True),
+        ("WEBHOOK_ENCRYPTION_KEY", True),
+        ("API_KEY", True),
+        ("SQL_URL", False),
+        ("APP_ENV", False),
+        ("AUTH_JWT__LIFETIME_SECONDS", False),
+        ("SQL_URL_FILE", False),
+        ("KEYBOARD", False),
+    ],
 )
 def test_secret_names(name: str, secret: bool) -> None:
     assert _redact.is_secret_name(name) is secret
@@ -55,16 +67,27 @@ def test_mask_env_registers_and_scrubs_every_form() -> None:
     secret = "unique-env-secret-7f3a9"
     shown = _redact.mask_env("AUTH_JWT__SECRET", secret)
     assert secret not in shown and "fp:" in shown
-    for form in (secret, urllib.parse.quote(secret), base64.b64encode(secret.encode()).decode().rstrip("=")):
+    for form in (
+        secret,
+        urllib.parse.quote(secret),
+        base64.b64encode(secret.encode()).decode().rstrip("="),
+    ):
         assert secret not in _redact.scrub(f"leak: {form}!")
         assert form not in _redact.scrub(f"leak: {form}!")
 
 
 def test_fingerprint_is_stable_across_processes() -> None:
     here = _redact.fingerprint("correct horse battery staple")
-    code = "from svc_nb._redact import fingerprint; print(fingerprint('correct horse battery staple'))"
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                           env={"PYTHONHASHSEED": "123"}).stdout.strip()
+    code = (
+        "from svc_nb._redact import fingerprint; print(fingerprint('correct horse battery staple'))"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "123"},
+    ).stdout.strip()
     assert here == other
     assert here.startswith("fp:") and len(here) == len("fp:") + 12
     assert _redact.fingerprint(b"correct horse battery staple") == here
@@ -107,8 +130,15 @@ def test_scrub_masks_values_under_secret_names(text: str, secret: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["status_code=503", "HTTP code: 503", "key: jobs:ready", "token_type=bearer expires_in=3600",
-     "AUTH_JWT__LIFETIME_SECONDS=604800", "X-Signature: 3a5f", "passed: 12"],
+    [
+        "status_code=503",
+        "HTTP code: 503",
+        "key: jobs:ready",
+        "token_type=bearer expires_in=3600",
+        "AUTH_JWT__LIFETIME_SECONDS=604800",
+        "X-Signature: 3a5f",
+        "passed: 12",
+    ],
 )
 def test_scrub_leaves_ordinary_names_alone(text: str) -> None:
     assert _redact.scrub(text) == text
@@ -151,8 +181,15 @@ def test_scrub_data_masks_by_key_and_covers_every_container() -> None:
     }
     out = _redact.scrub_data(data)
     text = repr(out)
-    for secret in ("pw-value-123", "tok-value-123", "url-secret-1", "exc-secret-1",
-                   "set-secret-1", "key-secret-1", "nt-secret-1"):
+    for secret in (
+        "pw-value-123",
+        "tok-value-123",
+        "url-secret-1",
+        "exc-secret-1",
+        "set-secret-1",
+        "key-secret-1",
+        "nt-secret-1",
+    ):
         assert secret not in text, secret
     assert out["nested"]["n"] == 3 and out["tuple"].x == 1
     assert out["fingerprint"] == "fp:0123456789ab"
@@ -173,13 +210,24 @@ def test_report_views_never_leak_title_data_keys_sets_or_exceptions() -> None:
     from svc_nb import Finding, Report, Status
 
     finding = Finding(
-        "user.check", Status.FAIL, "boom", cause="user_error",
-        data={"redis://:k-secret-9@h": {"redis://:s-secret-9@h"},
-              "error": RuntimeError("password=e-secret-9")},
+        "user.check",
+        Status.FAIL,
+        "boom",
+        cause="user_error",
+        data={
+            "redis://:k-secret-9@h": {"redis://:s-secret-9@h"},
+            "error": RuntimeError("password=e-secret-9"),
+        },
     )
     report = Report([finding], title="checking postgresql://u:t-secret-9@h/db")
-    views = [report.to_json(), str(report), report._repr_html_(), repr(report.title),
-             report.to_frame().to_string(), json.dumps(finding.to_dict())]
+    views = [
+        report.to_json(),
+        str(report),
+        report._repr_html_(),
+        repr(report.title),
+        report.to_frame().to_string(),
+        json.dumps(finding.to_dict()),
+    ]
     for view in views:
         for secret in ("k-secret-9", "s-secret-9", "e-secret-9", "t-secret-9"):
             assert secret not in view, (secret, view[:200])

@@ -13,8 +13,13 @@ def _report() -> Report:
     return Report(
         [
             Finding("db.tcp", "ok", "127.0.0.1:5432 accepts connections", data={"latency_ms": 0.4}),
-            Finding("db.auth", Status.FAIL, "password authentication failed for user app",
-                    detail="The server rejected the password.", fix="Set SQL_URL with the right password."),
+            Finding(
+                "db.auth",
+                Status.FAIL,
+                "password authentication failed for user app",
+                detail="The server rejected the password.",
+                fix="Set SQL_URL with the right password.",
+            ),
             Finding("cache.ping", "warn", "PING took 250 ms"),
             Finding("tokens.secret", "skip", "no JWT secret configured"),
         ],
@@ -79,7 +84,12 @@ def test_frame_and_dict_views() -> None:
     assert list(frame.columns) == ["check", "status", "summary", "detail", "fix", "cause", "data"]
     assert frame.loc[frame.check == "db.auth", "status"].item() == "fail"
     as_dict = json.loads(report.to_json())
-    assert as_dict["worst"] == "fail" and as_dict["counts"] == {"ok": 1, "warn": 1, "fail": 1, "skip": 1}
+    assert as_dict["worst"] == "fail" and as_dict["counts"] == {
+        "ok": 1,
+        "warn": 1,
+        "fail": 1,
+        "skip": 1,
+    }
     assert as_dict["findings"][0]["data"] == {"latency_ms": 0.4}
 
 
@@ -89,7 +99,11 @@ def test_report_rejects_non_findings() -> None:
 
 
 def test_findings_scrub_secrets_they_are_given() -> None:
-    finding = Finding("db.url", "fail", "cannot reach postgresql://app:s3cr3t-pw@db:5432/app",
-                      data={"url": "redis://:hunter2hunter2@cache:6379/0"})
+    finding = Finding(
+        "db.url",
+        "fail",
+        "cannot reach postgresql://app:s3cr3t-pw@db:5432/app",
+        data={"url": "redis://:hunter2hunter2@cache:6379/0"},
+    )
     assert "s3cr3t-pw" not in str(finding) and "s3cr3t-pw" not in finding.to_dict()["summary"]
     assert "hunter2hunter2" not in json.dumps(finding.to_dict())

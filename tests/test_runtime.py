@@ -74,8 +74,13 @@ def test_gather_checks_bounds_each_check_and_keeps_the_others() -> None:
     elapsed = time.perf_counter() - started
     assert elapsed < 0.3 + 0.3
     assert report.checks == ["slow", "broken", "fine.check"]
-    assert report["slow"].status is Status.FAIL and "did not finish within 0.3 s" in report["slow"].summary
-    assert report["broken"].status is Status.FAIL and "RuntimeError: boom" in report["broken"].summary
+    assert (
+        report["slow"].status is Status.FAIL
+        and "did not finish within 0.3 s" in report["slow"].summary
+    )
+    assert (
+        report["broken"].status is Status.FAIL and "RuntimeError: boom" in report["broken"].summary
+    )
     assert report["fine.check"].status is Status.OK
 
 

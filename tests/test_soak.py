@@ -62,8 +62,11 @@ async def soak_sessions() -> int:
     """Sessions on the local server that the soak's checks opened (as its own role)."""
     conn = await asyncpg.connect(LOCAL_PG_URL)
     try:
-        return int(await conn.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE usename = $1", APP_NAME))
+        return int(
+            await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE usename = $1", APP_NAME
+            )
+        )
     finally:
         await conn.close()
 
@@ -148,14 +151,18 @@ async def test_sequential_soak(environ: dict[str, str]) -> None:
     growth = rss_mb() - rss0
     quarter = len(samples) // 4
     trend = samples[-1] - samples[quarter]
-    assert growth < RSS_GROWTH_LIMIT_MB, f"RSS grew {growth:.1f} MB over {SEQUENTIAL_RUNS} runs: {samples}"
+    assert growth < RSS_GROWTH_LIMIT_MB, (
+        f"RSS grew {growth:.1f} MB over {SEQUENTIAL_RUNS} runs: {samples}"
+    )
     assert trend < RSS_GROWTH_LIMIT_MB / 2, f"RSS still climbing late in the soak: {samples}"
     assert slowest <= TIMEOUT_S + 0.3, f"slowest run {slowest:.2f} s"
     fds = await settled(fd_count, fds0 + FD_SLACK)
     assert fds <= fds0 + FD_SLACK, f"open fds {fds0} -> {fds}"
     assert await settled(soak_sessions, 0) == 0, "PostgreSQL sessions left open by the checks"
-    print(f"{SEQUENTIAL_RUNS} runs in {total:.1f} s ({total / SEQUENTIAL_RUNS * 1000:.0f} ms each), "
-          f"RSS {rss0:.1f} -> {rss0 + growth:.1f} MB, fds {fds0} -> {fds}")
+    print(
+        f"{SEQUENTIAL_RUNS} runs in {total:.1f} s ({total / SEQUENTIAL_RUNS * 1000:.0f} ms each), "
+        f"RSS {rss0:.1f} -> {rss0 + growth:.1f} MB, fds {fds0} -> {fds}"
+    )
 
 
 async def test_concurrent_soak(environ: dict[str, str]) -> None:
@@ -165,19 +172,28 @@ async def test_concurrent_soak(environ: dict[str, str]) -> None:
     rss_after: list[float] = []
     for batch in range(CONCURRENT_BATCHES):
         results = await asyncio.gather(
-            *(timed_diagnose(environ, CONCURRENT_TIMEOUT_S) for _ in range(CONCURRENT_RUNS)))
+            *(timed_diagnose(environ, CONCURRENT_TIMEOUT_S) for _ in range(CONCURRENT_RUNS))
+        )
         slowest = max(elapsed for _, elapsed in results)
         broken = {f for report, _ in results for f in failures(report)}
-        assert all(shape(report) == expected for report, _ in results), f"batch {batch}: check ids changed"
-        assert not broken, f"batch {batch}: {len(broken)} distinct failures, e.g. {sorted(broken)[:5]}"
+        assert all(shape(report) == expected for report, _ in results), (
+            f"batch {batch}: check ids changed"
+        )
+        assert not broken, (
+            f"batch {batch}: {len(broken)} distinct failures, e.g. {sorted(broken)[:5]}"
+        )
         assert slowest <= CONCURRENT_TIMEOUT_S + 0.3, f"batch {batch}: slowest {slowest:.2f} s"
         del results
         gc.collect()
         rss_after.append(rss_mb())
     # The first batch sizes the heap for 50 concurrent checks (the warm-up); later ones must not grow it.
     growth = rss_after[-1] - rss_after[0]
-    assert growth < RSS_GROWTH_LIMIT_MB / 2, f"RSS after each batch of {CONCURRENT_RUNS}: {rss_after}"
+    assert growth < RSS_GROWTH_LIMIT_MB / 2, (
+        f"RSS after each batch of {CONCURRENT_RUNS}: {rss_after}"
+    )
     fds = await settled(fd_count, fds0 + FD_SLACK)
     assert fds <= fds0 + FD_SLACK, f"open fds {fds0} -> {fds}"
     assert await settled(soak_sessions, 0) == 0, "PostgreSQL sessions left open by the checks"
-    print(f"{CONCURRENT_BATCHES} batches of {CONCURRENT_RUNS}: RSS after each {rss_after}, fds {fds0} -> {fds}")
+    print(
+        f"{CONCURRENT_BATCHES} batches of {CONCURRENT_RUNS}: RSS after each {rss_after}, fds {fds0} -> {fds}"
+    )

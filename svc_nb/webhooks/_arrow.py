@@ -17,6 +17,7 @@ import math
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
+from svc_nb._exceptions import SvcNbError
 from svc_nb._redact import mask_url, scrub
 from svc_nb.webhooks._errors import AttemptsError
 
@@ -59,7 +60,7 @@ _LIBPQ_PARAMS = frozenset(
 MIN_TIMEOUT_S = 2.0
 
 
-class AdbcUnavailable(Exception):
+class AdbcUnavailable(SvcNbError):
     """ADBC could not connect (or read this URL): the caller uses the asyncpg path instead."""
 
 
