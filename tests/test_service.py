@@ -715,3 +715,25 @@ async def _drop_database(url: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+def test_startup_failures_are_classified_by_the_rehearsals_rules() -> None:
+    """The same svc-infra failure gets the same verdict in process and in env.rehearse()."""
+    from svc_nb.env._rehearse_explain import RULES
+    from svc_nb.service._startup import classify_exception
+
+    class MissingSecretError(RuntimeError):
+        pass
+
+    cases = {
+        RuntimeError("Missing environment variable SQL_URL"): (
+            "missing_env_var",
+            "sql_url_missing",
+        ),
+        MissingSecretError("AUTH_JWT__SECRET is required"): ("secret_required", "secret_required"),
+        RuntimeError("Cache readiness probe failed"): ("cache_unreachable", "cache_unreachable"),
+    }
+    for exc, (service_cause, rehearsal_cause) in cases.items():
+        error = {"chain": [type(exc).__name__, "RuntimeError"], "message": str(exc)}
+        assert next(r.cause.value for r in RULES if r.matches("startup", error)) == rehearsal_cause
+        assert classify_exception(exc)[0].value == service_cause

@@ -197,6 +197,32 @@ _RULES: tuple[tuple[C, Callable[[_Seen], dict[str, Any] | None]], ...] = (
 )
 
 
+# The rehearsal's rules (svc_nb.env.rehearse) name svc-infra's own configuration failures;
+# they are asked first, so an app started here and one rehearsed in a subprocess get the
+# same verdict. Their causes map onto this section's codes; dependency failures (database,
+# Redis, a missing module) are this module's own rules.
+_FROM_REHEARSAL = {
+    "settings_rejected": C.SETTINGS_REJECTED,
+    "secret_required": C.SECRET_REQUIRED,
+    "sql_url_missing": C.MISSING_ENV_VAR,
+    "cache_unreachable": C.CACHE_UNREACHABLE,
+}
+_LOCAL_RULE = dict(_RULES)
+
+
+def _rehearsal_verdict(exc: BaseException, chain: list[_Seen]) -> C | None:
+    from svc_nb.env._rehearse_explain import RULES
+
+    error = {
+        "chain": [name for seen in chain for name in seen.names],
+        "message": "\n".join(seen.text for seen in chain),
+    }
+    for rule in RULES:
+        if rule.cause.value in _FROM_REHEARSAL and rule.matches("startup", error):
+            return _FROM_REHEARSAL[rule.cause.value]
+    return None
+
+
 def classify_exception(exc: BaseException) -> tuple[C, dict[str, Any]]:
     """The cause of a start-up (or import) failure and the fields its explanation shows."""
     chain = _chain(exc)
@@ -204,6 +230,12 @@ def classify_exception(exc: BaseException) -> tuple[C, dict[str, Any]]:
         "error": f"{type(exc).__name__}: {str(exc)[:_TEXT_CHARS]}",
         "error_type": type(exc).__name__,
     }
+    agreed = _rehearsal_verdict(exc, chain)
+    if agreed is not None:
+        extra: dict[str, Any] = next(
+            (f for seen in chain if (f := _LOCAL_RULE[agreed](seen)) is not None), {}
+        )
+        return agreed, {**fields, **extra}
     for cause, rule in _RULES:
         for seen in chain:
             found = rule(seen)
