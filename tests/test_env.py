@@ -6,7 +6,6 @@ as the oracle for every claim the env checks make about it.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import importlib.util
 import json
@@ -879,18 +878,24 @@ def test_check_event_loop_uvloop_cannot_be_patched() -> None:
 
 
 def test_check_event_loop_patched_loop() -> None:
-    import nest_asyncio2
+    """A loop the user patched reads as patched. In a child process: nest-asyncio2 replaces
+    asyncio.run process-wide, which would break later tests (uvloop.run on Python 3.12+)."""
+    import subprocess
+    import sys
 
-    async def probe() -> Report:
-        nest_asyncio2.apply(asyncio.get_running_loop())
-        return check_event_loop()
-
-    loop = asyncio.new_event_loop()
-    try:
-        finding = loop.run_until_complete(probe())["loop.event_loop"]
-    finally:
-        loop.close()
-    assert finding.status is Status.OK and finding.data["patched"] is True
+    code = (
+        "import asyncio, nest_asyncio2\n"
+        "from svc_nb.env import check_event_loop\n"
+        "async def probe():\n"
+        "    nest_asyncio2.apply(asyncio.get_running_loop())\n"
+        "    return check_event_loop()\n"
+        "loop = asyncio.new_event_loop()\n"
+        "f = loop.run_until_complete(probe())['loop.event_loop']\n"
+        "print(f.status.value, f.data['patched'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["ok", "True"]
 
 
 def test_diagnose_registers_env_python_loop_first() -> None:
