@@ -80,7 +80,9 @@ def load_attempts_sql(quick: bool = False) -> Row:
             frame = webhooks.load_attempts(url=PG_URL, sql=sql, timeout=3600)
             assert len(frame) == rows, len(frame)
 
-        a, b = interleaved(ours, lambda sql=sql: _adbc_frame(sql), repeat=repeat, warmup=not big)
+        # Warm-up at every size: the first gigabyte-sized frame of a process pays the allocator
+        # (fresh mmaps, page faults) that later ones reuse, whichever side happens to go first.
+        a, b = interleaved(ours, lambda sql=sql: _adbc_frame(sql), repeat=repeat, warmup=True)
         scaling.append((f"{_label(rows)} rows, vs ADBC", a, b))
         ratios["adbc"] = b / a
         if rows == read_sql_at:

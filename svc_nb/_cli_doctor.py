@@ -133,8 +133,7 @@ def _environ(env_file: str | None) -> dict[str, str] | int:
 
 
 def _emit(result: Any, fmt: str, found: Any = None, *, watching: bool = False) -> None:
-    from svc_nb.doctor import render_changes, render_text, to_junit
-
+    # Each format imports only its own renderer: a --json run loads no text or XML views.
     if fmt == "json":
         document = result.to_dict()
         if found is not None:
@@ -142,17 +141,23 @@ def _emit(result: Any, fmt: str, found: Any = None, *, watching: bool = False) -
         # One document per line while watching (JSON Lines), indented otherwise.
         print(json.dumps(document) if watching else json.dumps(document, indent=2), flush=True)
     elif fmt == "junit":
+        from svc_nb.doctor import to_junit
+
         sys.stdout.write(to_junit(result))
     elif found is None:
+        from svc_nb.doctor import render_text
+
         print(render_text(result), flush=True)
     else:
+        from svc_nb.doctor import render_changes
+
         print(render_changes(result, found), flush=True)
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from svc_nb._exceptions import ArgumentValueError
     from svc_nb._runtime import run
-    from svc_nb.doctor import DoctorConfigError, Selection, doctor, load_config, schema_text, watch
+    from svc_nb.doctor import DoctorConfigError, Selection, doctor, load_config, schema_text
 
     if args.print_schema:
         sys.stdout.write(schema_text())
@@ -194,4 +199,6 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         result = run_once()
         _emit(result, fmt)
         return int(result.exit_code)
+    from svc_nb.doctor import watch
+
     return watch(run_once, args.watch, lambda r, c: _emit(r, fmt, c, watching=True))

@@ -70,7 +70,30 @@ _LOOP_LIMIT = 48
 _registry_lock = threading.Lock()
 _secrets: collections.OrderedDict[str, tuple[str, ...]] = collections.OrderedDict()
 _form_refs: dict[str, int] = {}
-_state: dict[str, Any] = {"ordered": (), "index": {}, "dirty": False}
+_state: dict[str, Any] = {
+    "ordered": (),
+    "index": {},
+    "dirty": False,
+    "clean": set(),
+    "plain_keys": set(),
+}
+# "clean": texts seen to leave scrub() unchanged under the current registry. Findings
+# repeat the same short texts (summaries, data values, titles) call after call, so one
+# set lookup replaces every scanner. "plain_keys": mapping keys that are clean and not
+# secret-looking names, so their values are shown as scrubbed. Both hold only what needs
+# no masking, short texts only, a bounded number of them, and are replaced (never
+# trusted) once the registry changes.
+_CLEAN_MAX_LEN = 256
+_CLEAN_LIMIT = 4096
+
+
+def _registry_changed() -> None:
+    """Call with the lock held, after the registry changed."""
+    _state["dirty"] = True
+    # A new secret can make a clean text dirty: start new sets. A scrub still running
+    # against the old ones may add to them; nobody reads those sets again.
+    _state["clean"] = set()
+    _state["plain_keys"] = set()
 
 
 def _variants(secret: str) -> set[str]:
@@ -90,37 +113,49 @@ def register_secret(*secrets: str | bytes | None) -> None:
     """Remember secrets so that :func:`scrub` masks them wherever they appear later.
 
     Constant time per secret: the lookup structures are rebuilt lazily, once,
-    by the next :func:`scrub`.
+    by the next :func:`scrub`. A secret registered again (a receiver verifying
+    every request) costs one lookup: it only moves to the newest end.
     """
-    with _registry_lock:
+    # acquire/release, not `with`: this runs on every verify(), where the context
+    # manager protocol alone would cost more than the lookups.
+    _registry_lock.acquire()
+    try:
         for secret in secrets:
-            if secret is None:
-                continue
-            if isinstance(secret, bytes | bytearray):
-                secret = bytes(secret).decode("utf-8", "replace")
-            if not isinstance(secret, str):
-                continue
-            # Very short values would mask ordinary words; they are too weak to matter anyway.
-            # Very long ones are documents, not secrets; their first part is enough to mask.
-            if len(secret) < _PREFIX:
-                continue
-            secret = secret[:_MAX_VALUE]
-            if secret in _secrets:
-                _secrets.move_to_end(secret)
-                continue
-            forms = tuple(_variants(secret))
-            _secrets[secret] = forms
-            for form in forms:
-                _form_refs[form] = _form_refs.get(form, 0) + 1
-            while len(_secrets) > MAX_REGISTERED_SECRETS:
-                _, old_forms = _secrets.popitem(last=False)
-                for form in old_forms:
-                    left = _form_refs[form] - 1
-                    if left:
-                        _form_refs[form] = left
-                    else:
-                        del _form_refs[form]
-            _state["dirty"] = True
+            if type(secret) is str and secret in _secrets:
+                _secrets.move_to_end(secret)  # still the newest: not the next one evicted
+            else:
+                _add_secret(secret)
+    finally:
+        _registry_lock.release()
+
+
+def _add_secret(secret: str | bytes | None) -> None:
+    """Register one secret (the lock is held)."""
+    if isinstance(secret, bytes | bytearray):
+        secret = bytes(secret).decode("utf-8", "replace")
+    if not isinstance(secret, str):
+        return  # None, or not text at all
+    # Very short values would mask ordinary words; they are too weak to matter anyway.
+    # Very long ones are documents, not secrets; their first part is enough to mask.
+    if len(secret) < _PREFIX:
+        return
+    secret = secret[:_MAX_VALUE]
+    if secret in _secrets:
+        _secrets.move_to_end(secret)
+        return
+    forms = tuple(_variants(secret))
+    _secrets[secret] = forms
+    for form in forms:
+        _form_refs[form] = _form_refs.get(form, 0) + 1
+    while len(_secrets) > MAX_REGISTERED_SECRETS:
+        _, old_forms = _secrets.popitem(last=False)
+        for form in old_forms:
+            left = _form_refs[form] - 1
+            if left:
+                _form_refs[form] = left
+            else:
+                del _form_refs[form]
+    _registry_changed()
 
 
 _Index = dict[str, tuple[tuple[int, frozenset[str]], ...]]
@@ -210,8 +245,23 @@ def scrub(text: str) -> str:
     """Mask every secret svc_nb can recognise in free text, in time linear in its size."""
     if not text:
         return text
-    if not isinstance(text, str):
+    # Taken before the registry is read: a secret registered from here on replaces
+    # the set, so this call cannot mark a text clean that the new secret makes dirty.
+    clean = _state["clean"]
+    if type(text) is str:
+        if text in clean:
+            return text
+    elif not isinstance(text, str):
         text = str(text)
+    scrubbed = _scrub_text(text)
+    if type(text) is str and len(text) <= _CLEAN_MAX_LEN and scrubbed == text:
+        if len(clean) >= _CLEAN_LIMIT:
+            clean.clear()
+        clean.add(text)
+    return scrubbed
+
+
+def _scrub_text(text: str) -> str:
     text = _mask_registered(text)
     if "://" in text and "@" in text:  # no '@', no userinfo to hide
         text = mask_url_passwords(text)
@@ -247,6 +297,37 @@ def _mask_named_scalar(value: Any) -> Any:
     return None  # not a scalar: the caller recurses
 
 
+def _scrub_mapping(value: Mapping[Any, Any], depth: int) -> dict[Any, Any]:
+    plain = _state["plain_keys"]  # taken first, as scrub() takes its clean set
+    result: dict[Any, Any] = {}
+    for key, item in value.items():
+        if type(key) is str and key in plain:
+            shown_key = key
+        elif isinstance(key, str):
+            shown_key = scrub(key)
+            if is_secret_name(key):
+                masked = _mask_named_scalar(item)
+                if masked is not None or item is None:
+                    result[shown_key] = masked
+                    continue
+            elif shown_key == key and type(key) is str and len(key) <= _CLEAN_MAX_LEN:
+                if len(plain) >= _CLEAN_LIMIT:
+                    plain.clear()
+                plain.add(key)
+        else:
+            shown_key = scrub_data(key, depth + 1)
+        kind = type(item)
+        # Measured values (numbers, short words) are most items: no call for a number.
+        # At the depth limit scrub_data cuts every item, so those still go through it.
+        if depth >= _MAX_DEPTH:
+            result[shown_key] = scrub_data(item, depth + 1)
+        elif kind is int or kind is float or kind is bool or item is None:
+            result[shown_key] = item
+        else:
+            result[shown_key] = scrub(item) if kind is str else scrub_data(item, depth + 1)
+    return result
+
+
 def scrub_data(value: Any, _depth: int = 0) -> Any:
     """Scrub every string inside nested data, and mask values under secret-looking keys.
 
@@ -255,21 +336,19 @@ def scrub_data(value: Any, _depth: int = 0) -> Any:
     """
     if _depth > _MAX_DEPTH:
         return f"<nested deeper than {_MAX_DEPTH} levels>"
-    if isinstance(value, str):
+    # Exact types first: isinstance against the ABCs below costs more than a finding's
+    # whole data dict of plain values.
+    kind = type(value)
+    if kind is dict:
+        return _scrub_mapping(value, _depth)
+    if kind is str or isinstance(value, str):
         return scrub(value)
+    if kind is int or kind is float or kind is bool or value is None:
+        return value
     if isinstance(value, _SAFE_SCALARS):
         return value
     if isinstance(value, Mapping):
-        result: dict[Any, Any] = {}
-        for key, item in value.items():
-            shown_key = scrub(key) if isinstance(key, str) else scrub_data(key, _depth + 1)
-            if isinstance(key, str) and is_secret_name(key):
-                masked = _mask_named_scalar(item)
-                if masked is not None or item is None:
-                    result[shown_key] = masked
-                    continue
-            result[shown_key] = scrub_data(item, _depth + 1)
-        return result
+        return _scrub_mapping(value, _depth)
     if isinstance(value, BaseException):
         return scrub(f"{type(value).__name__}: {value}")
     if isinstance(value, tuple) and hasattr(value, "_make"):
@@ -385,7 +464,7 @@ def isolated_registry(*, empty: bool = False) -> Iterator[None]:
         if empty:
             _secrets.clear()
             _form_refs.clear()
-            _state["dirty"] = True
+            _registry_changed()
     try:
         yield
     finally:
@@ -394,7 +473,7 @@ def isolated_registry(*, empty: bool = False) -> Iterator[None]:
             _secrets.update(saved)
             _form_refs.clear()
             _form_refs.update(refs)
-            _state["dirty"] = True
+            _registry_changed()
 
 
 def registered_count() -> int:

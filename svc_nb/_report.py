@@ -10,7 +10,7 @@ import re
 import shutil
 import sys
 import textwrap
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, overload
@@ -21,7 +21,7 @@ from svc_nb._redact import scrub, scrub_data
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Finding", "Report", "ReprMixin", "Status"]
+__all__ = ["DeferredReport", "Finding", "Report", "ReprMixin", "Status"]
 
 
 class Status(enum.StrEnum):
@@ -104,7 +104,11 @@ class ReprMixin:
         return {"text/plain": str(self), "text/html": self._repr_html_()}
 
 
-@dataclass(frozen=True)
+_TEXT_FIELDS = ("summary", "detail", "fix")
+_NO_DATA: Mapping[str, Any] = MappingProxyType({})  # immutable: a safe shared default
+
+
+@dataclass(frozen=True, init=False)
 class Finding(ReprMixin):
     """One observation: what was checked, how it went, why, and the concrete fix."""
 
@@ -118,18 +122,54 @@ class Finding(ReprMixin):
     #: One vocabulary across sections: see ``svc_nb.causes`` and docs/causes.md.
     cause: str | None = field(default=None, kw_only=True)
 
+    def __init__(
+        self,
+        check: str,
+        status: Status,
+        summary: str,
+        detail: str = "",
+        fix: str = "",
+        data: Mapping[str, Any] = _NO_DATA,
+        *,
+        cause: str | None = None,
+    ) -> None:
+        # Written out, not generated: a frozen dataclass's generated __init__ sets each
+        # field through object.__setattr__, which cost more than the scrubbing where a
+        # finding is built per request (webhooks.verify). Same fields and defaults, and
+        # __post_init__ still coerces and scrubs every one of them.
+        fields = self.__dict__
+        fields["check"] = check
+        fields["status"] = status
+        fields["summary"] = summary
+        fields["detail"] = detail
+        fields["fix"] = fix
+        fields["data"] = data
+        fields["cause"] = cause
+        self.__post_init__()
+
     def __post_init__(self) -> None:
+        # Every Finding passes here, hot paths such as webhooks.verify too: plain types are
+        # told apart by type() before any isinstance, and fields are written to the
+        # instance dict (frozen guards only attribute assignment).
+        fields = self.__dict__
         if not isinstance(self.check, str) or not self.check:
             raise ArgumentTypeError("Finding.check must be a non-empty dotted id such as 'db.auth'")
-        object.__setattr__(self, "status", _coerce_status(self.status))
-        object.__setattr__(self, "cause", _coerce_cause(self.cause, self.status))
+        if type(self.status) is not Status:
+            fields["status"] = _coerce_status(self.status)
+        if self.cause is not None:
+            fields["cause"] = _coerce_cause(self.cause, self.status)
         # Belt and braces: whatever a section wrote, no known secret survives.
-        for name in ("summary", "detail", "fix"):
-            value = getattr(self, name)
-            if not isinstance(value, str):
-                value = "" if value is None else str(value)
-            object.__setattr__(self, name, scrub(value))
-        object.__setattr__(self, "data", MappingProxyType(dict(scrub_data(dict(self.data or {})))))
+        for name in _TEXT_FIELDS:
+            value = fields[name]
+            if type(value) is not str and not isinstance(value, str):
+                fields[name] = value = "" if value is None else str(value)
+            if value:  # an empty detail or fix (most ok findings) has nothing to scrub
+                fields[name] = scrub(value)
+        data = self.data
+        if type(data) is not dict and not isinstance(data, Mapping):
+            data = dict(data or {})
+        # scrub_data builds a new dict from a mapping: the caller's dict is never shared.
+        fields["data"] = MappingProxyType(scrub_data(data))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Finding:
         # Immutable: pandas deep-copies DataFrame.attrs, and a proxy cannot be copied.
@@ -379,3 +419,43 @@ class Report(ReprMixin):
             '<th style="text-align:left">Finding</th></tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table></div>"
         )
+
+
+class DeferredReport(Report):
+    """A Report whose findings are built on first use, its verdict known before.
+
+    For hot paths that are usually asked one question: a receiver calls
+    ``webhooks.verify(...).ok`` per request, and wording, scrubbing and storing
+    the findings would cost more than the check itself. Everything else (text,
+    HTML, iteration, ``to_dict``) builds them, once, through the usual
+    :class:`Finding` constructor: masking stays where it is.
+    """
+
+    def __init__(
+        self, build: Callable[[], Iterable[Finding]], *, worst: Status, title: str
+    ) -> None:
+        self.title = title
+        self._worst = worst
+        self._build: Callable[[], Iterable[Finding]] | None = build
+
+    @property
+    def _findings(self) -> tuple[Finding, ...]:
+        # Read once: another thread may finish the build in between (building twice is harmless).
+        build = self._build
+        if build is not None:
+            self._built = tuple(build())
+            self._build = None
+        return self._built
+
+    @_findings.setter
+    def _findings(self, value: tuple[Finding, ...]) -> None:
+        self._built = tuple(value)
+        self._build = None
+
+    @property
+    def worst(self) -> Status:
+        return self._worst if self._build is not None else super().worst
+
+    @property
+    def ok(self) -> bool:
+        return self._worst is not Status.FAIL if self._build is not None else super().ok

@@ -57,12 +57,35 @@ _MAX_VALUE = 4096  # a value beyond this is masked up to here; the scan stays bo
 _VALUE_STOP = frozenset(" \t\r\n&,;'\"()[]{}<>|")
 
 
+# Verdicts by name. The same few names (data keys, headers, env variables) are judged
+# on every finding, and the two regexes cost microseconds; a verdict depends on the name
+# alone, so it is remembered. Names only, never values; bounded, cleared when full.
+_NAME_VERDICTS: dict[str, bool] = {}
+_NAME_VERDICTS_LIMIT = 4096
+_MAX_JUDGED = 128  # characters of a name that are judged; the rest is pasted junk
+
+
 def is_secret_name(name: str) -> bool:
     """Whether a name (env variable, key, attribute, header, parameter) says its value is secret."""
-    if not isinstance(name, str) or not name:
+    if type(name) is str:  # exact str: a subclass's hash and equality are its own
+        verdict = _NAME_VERDICTS.get(name)
+        if verdict is not None:
+            return verdict
+    elif not isinstance(name, str):
+        return False
+    verdict = _judge_name(name)
+    if type(name) is str and len(name) <= _MAX_JUDGED:
+        if len(_NAME_VERDICTS) >= _NAME_VERDICTS_LIMIT:
+            _NAME_VERDICTS.clear()
+        _NAME_VERDICTS[name] = verdict
+    return verdict
+
+
+def _judge_name(name: str) -> bool:
+    if not name:
         return False
     # Names are short; bound the work on pasted junk. Headers spell words with '-'.
-    name = name[:128].replace("-", "_").replace(".", "_")
+    name = name[:_MAX_JUDGED].replace("-", "_").replace(".", "_")
     if _NOT_SECRET_NAME.search(name):
         return False
     return bool(_SECRET_NAME.search(name))

@@ -3,23 +3,39 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from svc_nb._cli_doctor import add_doctor_parser
+from svc_nb._cli_imports import declining_optional_imports
 from svc_nb._cli_runbook import DEFAULT_DEST, add_open_parser, add_run_parser, lab_missing
-from svc_nb._notebook_copy import NotebookCopyError, copy_notebooks
 from svc_nb.env._compare_cli import add_compare_parser
+
+if TYPE_CHECKING:
+    from svc_nb._notebook_copy import copy_notebooks
 
 __all__ = ["build_parser", "copy_notebooks", "main"]
 
 EXIT_OK, EXIT_FAIL = 0, 1
 
 
+def __getattr__(name: str) -> Any:
+    # copy_notebooks loads with the notebook copier, which `svc-nb doctor` never needs.
+    if name == "copy_notebooks":
+        from svc_nb._notebook_copy import copy_notebooks
+
+        return copy_notebooks
+    raise AttributeError(f"module 'svc_nb.cli' has no attribute {name!r}")
+
+
 def _copy_and_list(dest: str, force: bool) -> int | None:
     """Copy the notebooks and list what happened; an exit status if DEST cannot take them."""
+    from svc_nb._notebook_copy import NotebookCopyError, copy_notebooks
+
     try:
         actions = copy_notebooks(dest, force=force)
     except NotebookCopyError as exc:
@@ -88,8 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(words)
     if passthrough:
         args.lab_args = passthrough
+    # Reading the command line means this process is svc-nb itself: skip the optional
+    # imports its libraries attempt (see _cli_imports). A caller passing argv keeps them.
+    declining = declining_optional_imports() if argv is None else contextlib.nullcontext()
     try:
-        return int(args.func(args))
+        with declining:
+            return int(args.func(args))
     except KeyboardInterrupt:
         print("svc-nb: interrupted", file=sys.stderr)
         return 130

@@ -25,7 +25,7 @@ import pytest
 
 pytest.importorskip("svc_infra")
 
-from svc_nb import Report, Status, causes, diagnose, service
+from svc_nb import ArgumentValueError, Report, Status, causes, diagnose, service
 from svc_nb.demo import serve
 from svc_nb.demo._service_app import DEMO_ORIGIN, WEBHOOK_PATH, service_app
 from svc_nb.webhooks import Receiver
@@ -447,6 +447,42 @@ def test_an_import_string_that_does_not_import(
     raising = check("svcnb_raising_app:app")
     assert _verdict(raising, "service.target") == (Status.FAIL, "import_failed")
     assert "boom at import" in raising["service.target"].summary
+
+
+def test_an_import_that_hangs_costs_the_timeout_not_the_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module that waits at import (a connection to a silent host) is bounded like a probe."""
+    release = tmp_path / "release"
+    (tmp_path / "svcnb_hanging_import.py").write_text(
+        "import pathlib, time\n"
+        f"while not pathlib.Path({str(release)!r}).exists():\n"
+        "    time.sleep(0.02)\n"
+        "from starlette.applications import Starlette\n"
+        "app = Starlette()\n"
+    )
+    (tmp_path / "svcnb_signal_import.py").write_text(
+        "import signal\nsignal.signal(signal.SIGUSR1, signal.SIG_IGN)\n"
+        "from starlette.applications import Starlette\napp = Starlette()\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        started = time.perf_counter()
+        report = check("svcnb_hanging_import:app", timeout=0.5)
+        assert time.perf_counter() - started < 3
+        assert _verdict(report, "service.target") == (Status.FAIL, "import_timeout")
+        assert "svcnb_hanging_import" in report["service.target"].summary
+        assert "lifespan, not at import" in report["service.target"].fix
+        started = time.perf_counter()
+        inspected = service.inspect("svcnb_hanging_import:app", timeout=0.5)
+        assert time.perf_counter() - started < 3
+        assert _verdict(inspected, "service.target") == (Status.FAIL, "import_timeout")
+        with pytest.raises(ArgumentValueError):
+            service.inspect("svcnb_hanging_import:app", timeout=math.inf)
+    finally:
+        release.touch()  # the background import finishes and the thread ends
+    # A module that must import in the main thread (signal handlers) still imports.
+    assert _verdict(service.inspect("svcnb_signal_import:app"), "service.features")[0] is Status.OK
 
 
 def test_an_attribute_that_is_not_an_asgi_app() -> None:

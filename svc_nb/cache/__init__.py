@@ -20,26 +20,30 @@ Every non-ok finding carries a :class:`CacheCause` code.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from svc_nb._diagnose import register_check
-from svc_nb._report import Report
-from svc_nb.cache._causes import CacheCause
-from svc_nb.cache._client import client
-from svc_nb.cache._common import (
-    DEFAULT_DATABASES,
-    DEFAULT_PORT,
-    FALLBACK_EXPLANATION,
-    FRAGMENTATION_HIGH,
-    FRAGMENTATION_MIN_BYTES,
-    MEM_EXPLANATION,
-    NEAR_LIMIT,
-    PING_SAMPLES,
-    PROBE_KEY,
-    CacheError,
-)
-from svc_nb.cache._memory import MEMORY_COLUMNS, CacheMemory, memory
-from svc_nb.cache._parse import parse_url
-from svc_nb.cache._probe import check
+from svc_nb._lazy import load_export
+
+if TYPE_CHECKING:
+    from svc_nb._report import Report
+    from svc_nb.cache._causes import CacheCause
+    from svc_nb.cache._client import client
+    from svc_nb.cache._common import (
+        DEFAULT_DATABASES,
+        DEFAULT_PORT,
+        FALLBACK_EXPLANATION,
+        FRAGMENTATION_HIGH,
+        FRAGMENTATION_MIN_BYTES,
+        MEM_EXPLANATION,
+        NEAR_LIMIT,
+        PING_SAMPLES,
+        PROBE_KEY,
+        CacheError,
+    )
+    from svc_nb.cache._memory import MEMORY_COLUMNS, CacheMemory, memory
+    from svc_nb.cache._parse import parse_url
+    from svc_nb.cache._probe import check
 
 __all__ = [
     "DEFAULT_DATABASES",
@@ -62,7 +66,18 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    # A public name's private module (its TYPE_CHECKING import) is imported on first use.
+    return load_export(__name__, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
 def _diagnose_builder(environ: Mapping[str, str], timeout: float) -> Awaitable[Report]:
+    from svc_nb.cache._probe import check
+
     return check(timeout=timeout, environ=environ)
 
 

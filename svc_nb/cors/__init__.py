@@ -14,20 +14,26 @@ carries a :class:`CorsCause` code (network failures carry the shared
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from svc_nb._diagnose import register_check
-from svc_nb.cors._causes import CorsCause
-from svc_nb.cors._env import diagnose_cors
-from svc_nb.cors._judge import BROWSER_MAX_AGE_CAP, DEFAULT_MAX_AGE
-from svc_nb.cors._probe import MAX_URL_CHARS, preflight
-from svc_nb.cors._rules import (
-    SIMPLE_METHODS,
-    check_origin,
-    needs_preflight,
-    parse_origins_env,
-    preflight_reasons,
-    split_header_list,
-    unsafe_header_names,
-)
+from svc_nb._lazy import load_export
+
+if TYPE_CHECKING:
+    from svc_nb._report import Finding, Report
+    from svc_nb.cors._causes import CorsCause
+    from svc_nb.cors._judge import BROWSER_MAX_AGE_CAP, DEFAULT_MAX_AGE
+    from svc_nb.cors._probe import MAX_URL_CHARS, preflight
+    from svc_nb.cors._rules import (
+        SIMPLE_METHODS,
+        check_origin,
+        needs_preflight,
+        parse_origins_env,
+        preflight_reasons,
+        split_header_list,
+        unsafe_header_names,
+    )
 
 __all__ = [
     "BROWSER_MAX_AGE_CAP",
@@ -44,4 +50,20 @@ __all__ = [
     "unsafe_header_names",
 ]
 
-register_check("cors", diagnose_cors, order=80, waits=True)
+
+def __getattr__(name: str) -> Any:
+    # A public name's private module (its TYPE_CHECKING import) is imported on first use.
+    return load_export(__name__, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+async def _diagnose(environ: Mapping[str, str], timeout: float) -> Report | Finding:
+    from svc_nb.cors._env import diagnose_cors
+
+    return await diagnose_cors(environ, timeout)
+
+
+register_check("cors", _diagnose, order=80, waits=True)

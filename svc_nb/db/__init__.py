@@ -14,18 +14,25 @@ Every non-ok finding carries a :class:`DbCause` code.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from svc_nb._diagnose import register_check
-from svc_nb.db._activity import ACTIVITY_COLUMNS, Activity, activity
-from svc_nb.db._causes import DbCause
-from svc_nb.db._check import check, diagnose_db, pool_headroom
-from svc_nb.db._model import (
-    DEFAULT_PORT,
-    IDLE_IN_TRANSACTION_AFTER_S,
-    SSL_MODES,
-    SVC_INFRA_MAX_OVERFLOW,
-    SVC_INFRA_POOL_SIZE,
-)
-from svc_nb.db._url import parse_url
+from svc_nb._lazy import load_export
+
+if TYPE_CHECKING:
+    from svc_nb._report import Report
+    from svc_nb.db._activity import ACTIVITY_COLUMNS, Activity, activity
+    from svc_nb.db._causes import DbCause
+    from svc_nb.db._check import check, pool_headroom
+    from svc_nb.db._model import (
+        DEFAULT_PORT,
+        IDLE_IN_TRANSACTION_AFTER_S,
+        SSL_MODES,
+        SVC_INFRA_MAX_OVERFLOW,
+        SVC_INFRA_POOL_SIZE,
+    )
+    from svc_nb.db._url import parse_url
 
 __all__ = [
     "ACTIVITY_COLUMNS",
@@ -42,4 +49,20 @@ __all__ = [
     "pool_headroom",
 ]
 
-register_check("db", diagnose_db, order=20, waits=True)
+
+def __getattr__(name: str) -> Any:
+    # A public name's private module (its TYPE_CHECKING import) is imported on first use.
+    return load_export(__name__, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+async def _diagnose(environ: Mapping[str, str], timeout: float) -> Report:
+    from svc_nb.db._check import diagnose_db
+
+    return await diagnose_db(environ, timeout)
+
+
+register_check("db", _diagnose, order=20, waits=True)

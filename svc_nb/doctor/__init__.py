@@ -12,32 +12,33 @@
 
 from __future__ import annotations
 
-import json
-from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from svc_nb.doctor._config import (
-    FAIL_LEVELS,
-    DoctorConfig,
-    DoctorConfigError,
-    find_pyproject,
-    load_config,
-)
-from svc_nb.doctor._junit import to_junit
-from svc_nb.doctor._links import GUIDE_PAGES, cause_anchor, docs_link, section_anchor
-from svc_nb.doctor._result import (
-    EXIT_CANNOT_RUN,
-    EXIT_FAIL,
-    EXIT_OK,
-    EXIT_USAGE,
-    SCHEMA_VERSION,
-    DoctorResult,
-    Entry,
-)
-from svc_nb.doctor._run import doctor
-from svc_nb.doctor._select import Selection, Silence, UnknownSectionError, known_sections
-from svc_nb.doctor._text import render_html, render_text
-from svc_nb.doctor._watch import Change, changes, render_changes, watch
+from svc_nb._lazy import load_export
+
+if TYPE_CHECKING:
+    from svc_nb.doctor._config import (
+        FAIL_LEVELS,
+        DoctorConfig,
+        DoctorConfigError,
+        find_pyproject,
+        load_config,
+    )
+    from svc_nb.doctor._junit import to_junit
+    from svc_nb.doctor._links import GUIDE_PAGES, cause_anchor, docs_link, section_anchor
+    from svc_nb.doctor._result import (
+        EXIT_CANNOT_RUN,
+        EXIT_FAIL,
+        EXIT_OK,
+        EXIT_USAGE,
+        SCHEMA_VERSION,
+        DoctorResult,
+        Entry,
+    )
+    from svc_nb.doctor._run import doctor
+    from svc_nb.doctor._select import Selection, Silence, UnknownSectionError, known_sections
+    from svc_nb.doctor._text import render_html, render_text
+    from svc_nb.doctor._watch import Change, changes, render_changes, watch
 
 __all__ = [
     "EXIT_CANNOT_RUN",
@@ -73,12 +74,25 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    # A public name's private module (its TYPE_CHECKING import) is imported on first use.
+    return load_export(__name__, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
 def schema_text() -> str:
     """The JSON Schema of ``svc-nb doctor --json``, as shipped in the package."""
+    from importlib import resources
+
     return resources.files("svc_nb").joinpath("schemas/doctor.schema.json").read_text("utf-8")
 
 
 def schema() -> dict[str, Any]:
     """The JSON Schema of ``svc-nb doctor --json`` (``DoctorResult.to_dict()``)."""
+    import json
+
     loaded: dict[str, Any] = json.loads(schema_text())
     return loaded

@@ -80,17 +80,43 @@ def package_versions(names: Iterable[str] = KEY_PACKAGES) -> dict[str, str | Non
     return dict(result)
 
 
+def _normal(name: str) -> str:
+    """A distribution name as PEP 503 compares them (case, and runs of ``-_.``, ignored)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _dist_info_names() -> set[str]:
+    """Names of the distributions whose ``.dist-info`` folders lie on sys.path.
+
+    Listing folders is one system call per path entry, where asking
+    importlib.metadata for each requirement parses a metadata file each time.
+    """
+    names: set[str] = set()
+    for entry in sys.path:
+        try:
+            listed = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for item in listed:
+            if item.endswith(".dist-info"):
+                names.add(_normal(item[: -len(".dist-info")].split("-", 1)[0]))
+    return names
+
+
 def _missing_requirements(distribution: str) -> list[str]:
     """Unconditional requirements of ``distribution`` that are not installed."""
     key = (distribution, *_install_state())
     if key in _missing_cache:
         return list(_missing_cache[key])
     missing: list[str] = []
+    present = _dist_info_names()
     for requirement in importlib.metadata.requires(distribution) or []:
         match = _REQUIREMENT_NAME.match(requirement)
         if match is None or ";" in requirement:  # extras and markers: not always needed
             continue
-        try:
+        if _normal(match.group()) in present:
+            continue
+        try:  # not among the folders (an egg, a zip): importlib.metadata decides
             importlib.metadata.version(match.group())
         except importlib.metadata.PackageNotFoundError:
             missing.append(match.group())

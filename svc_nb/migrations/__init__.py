@@ -20,14 +20,20 @@ Every non-ok finding carries a :class:`MigrationsCause` code.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from svc_nb._diagnose import register_check
-from svc_nb.migrations._causes import CMD, VERIFY_SCHEMA, MigrationsCause
-from svc_nb.migrations._check import check
-from svc_nb.migrations._check import diagnose_migrations as _diagnose
-from svc_nb.migrations._database import asyncpg_dsn
-from svc_nb.migrations._graph import Revision, ScriptGraph
-from svc_nb.migrations._scripts import read_scripts, read_scripts_ast
-from svc_nb.migrations._verdict import DEFAULT_VERSION_TABLE
+from svc_nb._lazy import load_export
+
+if TYPE_CHECKING:
+    from svc_nb._report import Finding, Report
+    from svc_nb.migrations._causes import CMD, VERIFY_SCHEMA, MigrationsCause
+    from svc_nb.migrations._check import check
+    from svc_nb.migrations._database import asyncpg_dsn
+    from svc_nb.migrations._graph import Revision, ScriptGraph
+    from svc_nb.migrations._scripts import read_scripts, read_scripts_ast
+    from svc_nb.migrations._verdict import DEFAULT_VERSION_TABLE
 
 __all__ = [
     "CMD",
@@ -41,5 +47,21 @@ __all__ = [
     "read_scripts",
     "read_scripts_ast",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # A public name's private module (its TYPE_CHECKING import) is imported on first use.
+    return load_export(__name__, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+async def _diagnose(environ: Mapping[str, str], timeout: float) -> Report | Finding:
+    from svc_nb.migrations._check import diagnose_migrations
+
+    return await diagnose_migrations(environ, timeout)
+
 
 register_check("migrations", _diagnose, order=25, waits=True)

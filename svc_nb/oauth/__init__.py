@@ -13,23 +13,28 @@ the shared ``timeout`` / ``connect_failed`` / ``tls_failed`` / ``request_failed`
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from svc_nb._diagnose import register_check
-from svc_nb.oauth._causes import OAuthCause
-from svc_nb.oauth._env import credential_findings
-from svc_nb.oauth._errors import OAuthError, StateError, StateExpiredError, StateInvalidError
-from svc_nb.oauth._exchange import exchange_code
-from svc_nb.oauth._provider import check_provider
-from svc_nb.oauth._redirect import compare_redirect_uris
-from svc_nb.oauth._session import (
-    COOKIE_LIMIT,
-    SESSION_COOKIE,
-    SESSION_MAX_AGE,
-    compare_state,
-    inspect_session_cookie,
-)
-from svc_nb.oauth._state import DEFAULT_STATE_TTL_S, generate_state, verify_state
-from svc_nb.oauth._uri import hide_secrets as mask_uri_secrets
+from svc_nb._lazy import load_export
+
+if TYPE_CHECKING:
+    from svc_nb._report import Finding
+    from svc_nb.oauth._causes import OAuthCause
+    from svc_nb.oauth._errors import OAuthError, StateError, StateExpiredError, StateInvalidError
+    from svc_nb.oauth._exchange import exchange_code
+    from svc_nb.oauth._provider import check_provider
+    from svc_nb.oauth._redirect import compare_redirect_uris
+    from svc_nb.oauth._session import (
+        COOKIE_LIMIT,
+        SESSION_COOKIE,
+        SESSION_MAX_AGE,
+        compare_state,
+        inspect_session_cookie,
+    )
+    from svc_nb.oauth._state import DEFAULT_STATE_TTL_S, generate_state, verify_state
+    from svc_nb.oauth._uri import hide_secrets as mask_uri_secrets
 
 __all__ = [
     "COOKIE_LIMIT",
@@ -51,5 +56,21 @@ __all__ = [
     "verify_state",
 ]
 
+
+def __getattr__(name: str) -> Any:
+    # A public name's private module (its TYPE_CHECKING import) is imported on first use.
+    return load_export(__name__, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def _diagnose(environ: Mapping[str, str], timeout: float) -> list[Finding]:
+    from svc_nb.oauth._env import credential_findings
+
+    return credential_findings(environ, timeout)
+
+
 with contextlib.suppress(Exception):  # registering never breaks the import
-    register_check("oauth", credential_findings, order=60)
+    register_check("oauth", _diagnose, order=60)

@@ -13,26 +13,26 @@ notebook is first read or run (``svc-nb doctor`` imports only the table).
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
+from svc_nb._lazy import load_export
 from svc_nb.runbook._map import NOTEBOOK_SECTIONS, NotebookRef, UnknownCheckError, notebook_for
-from svc_nb.runbook._params import (
-    INJECTED_TAG,
-    PARAMETERS_TAG,
-    SECRET_ENV_PREFIX,
-    Injection,
-    Parameter,
-    ParameterError,
-    ParameterTypeError,
-    build_injection,
-    declared_parameters,
-    inject,
-)
-from svc_nb.runbook._resolve import UnknownNotebookError, resolve_notebook
 
 if TYPE_CHECKING:
     from svc_nb.runbook._open import OpenPlan, prepare_open
+    from svc_nb.runbook._params import (
+        INJECTED_TAG,
+        PARAMETERS_TAG,
+        SECRET_ENV_PREFIX,
+        Injection,
+        Parameter,
+        ParameterError,
+        ParameterTypeError,
+        build_injection,
+        declared_parameters,
+        inject,
+    )
+    from svc_nb.runbook._resolve import UnknownNotebookError, resolve_notebook
     from svc_nb.runbook._run import (
         OutputExistsError,
         RunFailedToStart,
@@ -67,23 +67,10 @@ __all__ = [
     "run_notebook",
 ]
 
-# name -> private module, loaded on first use (they import the notebook machinery).
-_LAZY = {
-    "OpenPlan": "_open",
-    "prepare_open": "_open",
-    "OutputExistsError": "_run",
-    "RunFailedToStart": "_run",
-    "RunResult": "_run",
-    "progress_printer": "_run",
-    "run_notebook": "_run",
-}
-
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module = importlib.import_module(f"svc_nb.runbook.{_LAZY[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'svc_nb.runbook' has no attribute {name!r}")
+    # A public name's private module (its TYPE_CHECKING import) is imported on first use.
+    return load_export(__name__, name)
 
 
 def __dir__() -> list[str]:

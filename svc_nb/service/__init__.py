@@ -19,13 +19,20 @@ the checks when ``SVC_NB_APP`` or ``SVC_NB_SERVICE_URL`` is set.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from svc_nb._diagnose import register_check
-from svc_nb.service._causes import ServiceCause
-from svc_nb.service._check import CHECK_IDS, check
-from svc_nb.service._doctor import diagnose_service, doctor_checks
-from svc_nb.service._errors import ServiceError, ServiceTypeError, ServiceValueError
-from svc_nb.service._inspect import ServiceReport, inspect
-from svc_nb.service._replay import replay
+from svc_nb._lazy import load_export
+
+if TYPE_CHECKING:
+    from svc_nb._report import Report
+    from svc_nb.service._causes import ServiceCause
+    from svc_nb.service._check import CHECK_IDS, check
+    from svc_nb.service._doctor import doctor_checks
+    from svc_nb.service._errors import ServiceError, ServiceTypeError, ServiceValueError
+    from svc_nb.service._inspect import ServiceReport, inspect
+    from svc_nb.service._replay import replay
 
 __all__ = [
     "CHECK_IDS",
@@ -40,4 +47,20 @@ __all__ = [
     "replay",
 ]
 
-register_check("service", diagnose_service, order=90, waits=True)
+
+def __getattr__(name: str) -> Any:
+    # A public name's private module (its TYPE_CHECKING import) is imported on first use.
+    return load_export(__name__, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+async def _diagnose(environ: Mapping[str, str], timeout: float) -> Report:
+    from svc_nb.service._doctor import diagnose_service
+
+    return await diagnose_service(environ, timeout)
+
+
+register_check("service", _diagnose, order=90, waits=True)

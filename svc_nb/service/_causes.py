@@ -22,6 +22,10 @@ class ServiceCause(CauseEnum):
     # -- the target ---------------------------------------------------------------------
     BAD_TARGET = "bad_target", "the target is not an app, a 'package.module:attr' string or a URL"
     IMPORT_FAILED = "import_failed", "importing the app's module raised"
+    IMPORT_TIMEOUT = (
+        "import_timeout",
+        "importing the app's module did not finish within the timeout",
+    )
     ATTRIBUTE_MISSING = "attribute_missing", "the module has no attribute of that name"
     NOT_ASGI = "not_asgi", "the attribute is not an ASGI application"
     # -- start-up (service.startup), classified like the start-up rehearsal -------------------

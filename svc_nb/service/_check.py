@@ -24,7 +24,7 @@ from svc_nb.service._health import check_health
 from svc_nb.service._lifespan import Lifespan, Outcome, StartupResult
 from svc_nb.service._oauth import OAuthPlan, observe_logins, plan_providers, redirect_uri_finding
 from svc_nb.service._startup import STARTUP_EXPLAIN, classify_exception
-from svc_nb.service._target import Target, resolve_target
+from svc_nb.service._target import Target, resolve_target_async
 from svc_nb.service._wiring import Wiring, is_health_path, read_wiring, unwrap
 
 __all__ = ["CHECK_IDS", "check"]
@@ -265,11 +265,12 @@ async def check(
     HTTP it cannot). ``create_user``
     registers and logs in a throwaway user for ``service.auth`` — only against
     a scratch database. The whole check returns within about ``timeout``
-    seconds. Check ids: :data:`CHECK_IDS`.
+    seconds (an import string's import is bounded by ``timeout`` too, before
+    that). Check ids: :data:`CHECK_IDS`.
     """
     timeout = check_timeout(timeout)
     options = _options(origin, redirect_uris, error_path, create_user)
-    resolved = resolve_target(target)
+    resolved = await resolve_target_async(target, timeout)
     if isinstance(resolved, Finding):
         return Report(
             [resolved, *_skipped(CHECK_IDS, C.NOT_STARTED, resolved.check)], title="svc_nb service"

@@ -9,7 +9,6 @@ from svc_nb._report import Finding, Report, Status
 from svc_nb._validate import DEFAULT_HTTP_TIMEOUT_S, check_timeout
 from svc_nb.cors._rules import split_header_list
 from svc_nb.service._causes import ServiceCause
-from svc_nb.service._check import check
 
 __all__ = ["diagnose_service", "doctor_checks"]
 
@@ -49,6 +48,9 @@ async def doctor_checks(
             cause=ServiceCause.NOT_CONFIGURED,
         )
         return Report([skipped], title="svc_nb service")
+    # Here, not at the top: a doctor run without a service never loads the check's modules.
+    from svc_nb.service._check import check
+
     origin = env.get("SVC_NB_ORIGIN", "").strip() or None
     registered = split_header_list(env.get("SVC_NB_REDIRECT_URIS"))
     return await check(target, origin=origin, redirect_uris=registered, timeout=timeout)

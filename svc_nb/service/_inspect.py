@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from svc_nb._explain import Explanation, explain
 from svc_nb._report import Finding, Report, Status
+from svc_nb._validate import check_timeout
 from svc_nb.cors._rules import check_origin
 from svc_nb.service._causes import ServiceCause as C
-from svc_nb.service._target import resolve_target
+from svc_nb.service._target import resolve_target_within
 from svc_nb.service._wiring import MiddlewareRow, RouteRow, Wiring, features, read_wiring
 
 if TYPE_CHECKING:
@@ -240,7 +241,11 @@ def _overview(wiring: Wiring, found: dict[str, list[str]]) -> list[Finding]:
     ]  # fmt: skip
 
 
-def inspect(target: Any) -> ServiceReport:
+# Importing an app runs its module (and svc-infra's): seconds on a cold start, not a probe's 5.
+IMPORT_TIMEOUT_S = 30.0
+
+
+def inspect(target: Any, *, timeout: float = IMPORT_TIMEOUT_S) -> ServiceReport:
     """Read the app's routes and middleware without starting it, and report its wiring mistakes.
 
     Shows which svc-infra features are mounted (auth/users, each OAuth
@@ -248,9 +253,10 @@ def inspect(target: Any) -> ServiceReport:
     order with each one's effective settings (``.middleware``), and finds:
     wildcard origins with credentials, an origin no browser sends, two CORS
     middlewares, CORS inside the error handling, OAuth without a session
-    middleware, and docs served in a production-like environment.
+    middleware, and docs served in a production-like environment. An import
+    string's import is bounded by ``timeout`` seconds (the app is never started).
     """
-    resolved = resolve_target(target)
+    resolved = resolve_target_within(target, check_timeout(timeout))
     if isinstance(resolved, Finding):
         return ServiceReport([resolved])
     if not resolved.in_process:

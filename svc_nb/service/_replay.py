@@ -25,7 +25,7 @@ from svc_nb.service._client import ServiceClient
 from svc_nb.service._deliveries import Delivery, load_deliveries
 from svc_nb.service._errors import ServiceTypeError, ServiceValueError
 from svc_nb.service._lifespan import Lifespan, Outcome
-from svc_nb.service._target import Target, resolve_target
+from svc_nb.service._target import Target, resolve_target_async
 
 __all__ = ["replay"]
 
@@ -292,7 +292,7 @@ async def replay(
     if isinstance(loaded, Finding):
         return Report([loaded], title="svc_nb webhook replay")
     items, unreadable = loaded
-    resolved = resolve_target(target)
+    resolved = await resolve_target_async(target, timeout)
     if isinstance(resolved, Finding):
         skipped = Finding(
             CHECK, Status.SKIP, "not replayed: the target names no app", cause=C.NOT_STARTED

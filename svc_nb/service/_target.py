@@ -8,11 +8,16 @@ at all raises :class:`~svc_nb.service.ServiceTypeError`.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect as _inspect
 import os
 import sys
+import threading
 import urllib.parse
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +28,13 @@ from svc_nb.service._causes import ServiceCause as C
 from svc_nb.service._errors import ServiceTypeError
 from svc_nb.service._startup import STARTUP_EXPLAIN, classify_exception
 
-__all__ = ["Target", "is_asgi", "resolve_target"]
+__all__ = [
+    "Target",
+    "is_asgi",
+    "resolve_target",
+    "resolve_target_async",
+    "resolve_target_within",
+]
 
 CHECK = "service.target"
 _MAX_TARGET_CHARS = 2048
@@ -44,6 +55,15 @@ _TARGET: dict[C, Explanation] = {
         "cannot import {module}: {error}",
         "{detail}",
         "{fix}",
+    ),
+    C.IMPORT_TIMEOUT: Explanation(
+        _F,
+        "importing {module} did not finish within {timeout:g} s",
+        "Importing the module runs its code, and that code is waiting: typically a connection "
+        "opened at import time (a database, Redis, an HTTP call) to a host that does not answer, "
+        "or a prompt for input. The import goes on in a background thread; nothing was started.",
+        "Open connections in the app's lifespan, not at import; run `python -c 'import {module}'` "
+        "to see where it waits, or raise timeout= if the import is merely slow.",
     ),
     C.ATTRIBUTE_MISSING: Explanation(
         _F,
@@ -174,16 +194,26 @@ def _kind(obj: Any) -> str:
     return type(obj).__name__
 
 
-def _import_target(text: str) -> Target | Finding:
+def _split(text: str) -> tuple[str, str] | None:
     module_name, _, attr = text.partition(":")
     module_name, attr = module_name.strip(), attr.strip()
     if not _is_dotted(module_name) or not _is_dotted(attr):
+        return None
+    return module_name, attr
+
+
+def _import_target(
+    text: str, importer: Callable[[str], Any] = importlib.import_module
+) -> Target | Finding:
+    split = _split(text)
+    if split is None:
         return _bad(text, "expected 'package.module:attr' with Python names on both sides")
+    module_name, attr = split
     # As uvicorn does (--app-dir .): the current folder is importable.
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        module = importlib.import_module(module_name)
+        module = importer(module_name)
     except (Exception, SystemExit) as exc:  # the user's module may raise anything at import
         return _import_failure(module_name, exc)
     obj: Any = module
@@ -202,6 +232,81 @@ def _import_target(text: str) -> Target | Finding:
             CHECK, C.NOT_ASGI, _TARGET, module=module_name, attr=attr, kind=_kind(obj), hint=hint
         )
     return Target(label=f"{module_name}:{attr}", app=obj)
+
+
+def _import_later(module_name: str) -> Future[Any]:
+    """Import in a daemon thread: a module that hangs at import cannot hold the caller, or exit."""
+    done: Future[Any] = Future()
+
+    def run() -> None:
+        try:
+            done.set_result(importlib.import_module(module_name))
+        except BaseException as exc:  # replayed in the caller's thread
+            done.set_exception(exc)
+
+    threading.Thread(target=run, name=f"svc_nb-import-{module_name}", daemon=True).start()
+    return done
+
+
+def _replay(done: Future[Any]) -> Callable[[str], Any]:
+    """An importer that gives the thread's outcome; a main-thread-only module imports here."""
+
+    def importer(module_name: str) -> Any:
+        error = done.exception()
+        if isinstance(error, ValueError) and "main thread" in str(error):
+            return importlib.import_module(module_name)  # signal.signal() at import time
+        return done.result()
+
+    return importer
+
+
+def _pending_import(target: Any) -> str | None:
+    """The module an import-string target still has to import, if any."""
+    if not isinstance(target, str) or ":" not in target or len(target) > _MAX_TARGET_CHARS:
+        return None
+    text = target.strip()
+    split = None if text.lower().startswith(("http://", "https://")) else _split(text)
+    if split is None:
+        return None
+    module = sys.modules.get(split[0])
+    # A module still being imported (by an earlier call that timed out) is in sys.modules
+    # already; importing it again waits on its lock, so it is still pending.
+    spec = getattr(module, "__spec__", None)
+    if module is not None and not getattr(spec, "_initializing", False):
+        return None
+    return split[0]
+
+
+def _timed_out(module_name: str, timeout: float) -> Finding:
+    return explain(CHECK, C.IMPORT_TIMEOUT, _TARGET, module=module_name, timeout=timeout)
+
+
+def resolve_target_within(target: Any, timeout: float) -> Target | Finding:
+    """:func:`resolve_target`, with an import string's import bounded by ``timeout`` seconds."""
+    module_name = _pending_import(target)
+    if module_name is None:
+        return resolve_target(target)
+    done = _import_later(module_name)
+    try:
+        done.exception(timeout=timeout)
+    except FutureTimeout:
+        return _timed_out(module_name, timeout)
+    return _import_target(target.strip(), _replay(done))
+
+
+async def resolve_target_async(target: Any, timeout: float) -> Target | Finding:
+    """:func:`resolve_target_within` for a coroutine: the event loop keeps running meanwhile."""
+    module_name = _pending_import(target)
+    if module_name is None:
+        return resolve_target(target)
+    done = _import_later(module_name)
+    waiting = asyncio.wrap_future(done)
+    # Retrieved here so that a late failure is never logged as "never retrieved".
+    waiting.add_done_callback(lambda f: f.cancelled() or f.exception())
+    finished, _ = await asyncio.wait({waiting}, timeout=timeout)  # raises nothing of the import's
+    if not finished:
+        return _timed_out(module_name, timeout)
+    return _import_target(target.strip(), _replay(done))
 
 
 def resolve_target(target: Any) -> Target | Finding:

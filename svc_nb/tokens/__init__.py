@@ -14,24 +14,30 @@ instead of blocking the running loop.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from svc_nb._diagnose import register_check
+from svc_nb._lazy import load_export
 from svc_nb._redact import fingerprint
-from svc_nb.tokens._causes import TokensCause
-from svc_nb.tokens._errors import (
-    KeyTypeError,
-    TokensError,
-    TokensTypeError,
-    TokensValueError,
-    UnsignedTokenError,
-)
-from svc_nb.tokens._find_key import candidates_from_env, find_key
-from svc_nb.tokens._inspect import inspect, inspect_async
-from svc_nb.tokens._jwks import clear_jwks_cache
-from svc_nb.tokens._keys import HMAC_ALGS, HMAC_MIN_KEY_BYTES, SUPPORTED_ALGS
-from svc_nb.tokens._lints import ACCESS_AUDIENCE, MFA_AUDIENCE
-from svc_nb.tokens._make import DEFAULT_LIFETIME, make
-from svc_nb.tokens._secret_check import secret_check as _diagnose
-from svc_nb.tokens._token_report import TokenReport
+
+if TYPE_CHECKING:
+    from svc_nb._report import Finding
+    from svc_nb.tokens._causes import TokensCause
+    from svc_nb.tokens._errors import (
+        KeyTypeError,
+        TokensError,
+        TokensTypeError,
+        TokensValueError,
+        UnsignedTokenError,
+    )
+    from svc_nb.tokens._find_key import candidates_from_env, find_key
+    from svc_nb.tokens._inspect import inspect, inspect_async
+    from svc_nb.tokens._jwks import clear_jwks_cache
+    from svc_nb.tokens._keys import HMAC_ALGS, HMAC_MIN_KEY_BYTES, SUPPORTED_ALGS
+    from svc_nb.tokens._lints import ACCESS_AUDIENCE, MFA_AUDIENCE
+    from svc_nb.tokens._make import DEFAULT_LIFETIME, make
+    from svc_nb.tokens._token_report import TokenReport
 
 __all__ = [
     "ACCESS_AUDIENCE",
@@ -55,5 +61,22 @@ __all__ = [
     "inspect_async",
     "make",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # A public name's private module (its TYPE_CHECKING import) is imported on first use.
+    return load_export(__name__, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def _diagnose(environ: Mapping[str, str], timeout: float) -> list[Finding]:
+    """diagnose()'s ``tokens`` check: the configured secret signs and verifies a token."""
+    from svc_nb.tokens._secret_check import secret_check
+
+    return secret_check(environ, timeout)
+
 
 register_check("tokens", _diagnose, order=50)

@@ -109,9 +109,9 @@ def lower_headers(headers: HeadersInput) -> dict[str, str]:
             lowered = {str.lower(k): v for k, v in headers.items()}
         except TypeError:
             return parse_headers(headers)
-        for name, value in lowered.items():
-            if type(value) is not str:
-                lowered[name] = _header_value(value)
+        for value in lowered.values():
+            if type(value) is not str:  # rare (bytes, numbers): convert them all
+                return {name: _header_value(value) for name, value in lowered.items()}
         return lowered
     return parse_headers(headers)
 
@@ -266,7 +266,10 @@ _SVIX_NAMES = {k: f"svix-{k}" for k in ("id", "timestamp", "signature")}
 
 def _standard_common(h: Mapping[str, str], names: Mapping[str, str]) -> Parsed | None:
     """The common case in one step: one v1 signature and a plain seconds timestamp."""
-    sig, mid, ts = h.get(names["signature"]), h.get(names["id"]), h.get(names["timestamp"])
+    if names is _STD_NAMES:  # the usual names as constants: no lookups per request
+        sig, mid, ts = h.get("webhook-signature"), h.get("webhook-id"), h.get("webhook-timestamp")
+    else:
+        sig, mid, ts = h.get(names["signature"]), h.get(names["id"]), h.get(names["timestamp"])
     if (
         sig is not None
         and mid is not None

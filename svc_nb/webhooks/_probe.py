@@ -175,7 +175,8 @@ async def _http(
         async with asyncio.timeout(clock.left()):
             async with httpx.AsyncClient(
                 follow_redirects=False,
-                verify=tls_context(cafile),
+                # Plain http:// needs no CA bundle (loading one costs milliseconds).
+                verify=tls_context(cafile) if url.lower().startswith("https:") else False,
                 trust_env=False,
                 timeout=httpx.Timeout(clock.left() + 1),
             ) as client:

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from binascii import b2a_base64
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -93,14 +94,33 @@ def secret_list(secret: SecretInput) -> list[str | bytes]:
     return items
 
 
+# The forms of a secret that get registered, by secret: verify() registers the same few
+# secrets on every request. Bounded; it holds secrets, so nothing ever shows it.
+_forms_cache: dict[str, tuple[str, ...]] = {}
+
+
+def _secret_forms(secret: str | bytes) -> tuple[str | bytes, ...]:
+    if not isinstance(secret, str):
+        return (secret,)
+    forms: tuple[str, ...] = (secret,)
+    if secret.startswith(STANDARD_PREFIX):
+        forms = (secret, secret[len(STANDARD_PREFIX) :])
+    if type(secret) is str:  # exact str only: hashable, and equal means the same text
+        if len(_forms_cache) >= _CACHE_LIMIT:
+            _forms_cache.clear()
+        _forms_cache[secret] = forms
+    return forms
+
+
 def remember(secrets: Iterable[str | bytes]) -> None:
-    """Register secrets (and a Standard Webhooks secret's base64 part) so output masks them."""
-    forms: list[str | bytes] = []
+    """Register secrets (and a Standard Webhooks secret's base64 part) so output masks them.
+
+    Registered on every call, never skipped: the registry may have evicted a secret
+    since; registering one it holds costs register_secret a lookup.
+    """
     for item in secrets:
-        forms.append(item)
-        if isinstance(item, str) and item.startswith(STANDARD_PREFIX):
-            forms.append(item[len(STANDARD_PREFIX) :])
-    register_secret(*forms)
+        forms = _forms_cache.get(item) if type(item) is str else None
+        register_secret(*(forms or _secret_forms(item)))
 
 
 def check_scheme(scheme: Any) -> str:
@@ -167,7 +187,8 @@ def mac(key: bytes, message: bytes, algo: str = "sha256") -> bytes:
 
 
 def encode(digest: bytes, encoding: str) -> str:
-    return digest.hex() if encoding == "hex" else base64.b64encode(digest).decode()
+    # binascii directly: base64.b64encode is a Python wrapper around the same call.
+    return digest.hex() if encoding == "hex" else b2a_base64(digest, newline=False).decode()
 
 
 # --------------------------------------------------------------------------- sign

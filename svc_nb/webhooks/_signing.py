@@ -7,12 +7,13 @@ timestamps) runs only after a mismatch, in :mod:`svc_nb.webhooks._mismatch`.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from svc_nb._clock import Now, unix_seconds
-from svc_nb._report import Report
+from svc_nb._report import DeferredReport, Finding, Report, Status
 from svc_nb._validate import check_duration
 from svc_nb.webhooks._causes import WebhooksCause
 from svc_nb.webhooks._errors import SigningError
@@ -57,11 +58,27 @@ _CANONICAL_FIX = (
 )
 
 
+_VALID = {name: f"{name} signature valid" for name in SCHEMES}  # the ok summaries, built once
+
+
 def _canonical_or_none(raw: bytes) -> bytes | None:
     try:
         return canonical_json(raw.decode("utf-8-sig"))
     except (SigningError, UnicodeDecodeError):
         return None
+
+
+def _valid_data(
+    scheme: str, index: int, form: str, ts: float | None, now_s: float
+) -> dict[str, Any]:
+    data: dict[str, Any] = {"scheme": scheme, "matched_secret": index, "form": form}
+    if ts is not None:
+        data["age_s"] = round(now_s - ts, 3)
+    return data
+
+
+def _valid_findings(scheme: str, ts: float | None, now_s: float) -> list[Finding]:
+    return [ok_finding(_VALID[scheme], "", "", _valid_data(scheme, 0, "raw", ts, now_s))]
 
 
 def _accepted(
@@ -75,19 +92,22 @@ def _accepted(
     *,
     form: str,
 ) -> Report:
-    data: dict[str, Any] = {"scheme": scheme, "matched_secret": index, "form": form}
-    if parsed.timestamp is not None:
-        data["age_s"] = round(now_s - parsed.timestamp, 3)
+    ts = parsed.timestamp
+    timely = ts is None or not (is_milliseconds(ts) or abs(now_s - ts) > tolerance)
+    if form == "raw" and index == 0 and timely and "x-webhook-signature" not in h:
+        # The common valid delivery: one ok finding, worded only if someone reads it.
+        return DeferredReport(
+            functools.partial(_valid_findings, scheme, ts, now_s), worst=Status.OK, title=TITLE
+        )
+    data = _valid_data(scheme, index, form, ts, now_s)
     if form == "canonical":
         summary = f"{scheme} signature valid over the canonical JSON (the raw body differs)"
         findings = [ok_finding(summary, _CANONICAL_DETAIL, _CANONICAL_FIX, data)]
     else:
-        findings = [ok_finding(f"{scheme} signature valid", "", "", data)]
+        findings = [ok_finding(_VALID[scheme], "", "", data)]
     if index > 0:
         findings.append(rotation_finding(index, secrets))
-    if parsed.timestamp is not None and (
-        is_milliseconds(parsed.timestamp) or abs(now_s - parsed.timestamp) > tolerance
-    ):
+    if not timely:
         findings.extend(timestamp_findings(parsed, now_s, tolerance, scheme))
     if "x-webhook-signature" in h:
         findings.append(guide_header_finding())

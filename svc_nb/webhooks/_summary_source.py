@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ __all__ = [
     "index_advice",
     "require_sqlalchemy",
     "resolve_columns",
+    "snapshot_twin",
 ]
 
 _REQUIRED = ("delivery_id", "attempt")
@@ -39,6 +41,8 @@ class SqlSource:
     sql: str | None = None
     shown: str = ""
     names: list[str] = field(default_factory=list)
+    # True when the transaction is ours (REPEATABLE READ, read only): a twin may share it.
+    own_transaction: bool = False
 
     def selectable(self) -> Any:
         import sqlalchemy as sa
@@ -94,17 +98,47 @@ def connect(source: SqlSource, timeout: float) -> Iterator[Any]:
         if isinstance(target, sa.engine.Engine):
             with target.connect() as conn, conn.begin():
                 _session_settings(conn, timeout, fresh=True)
+                source.own_transaction = True
                 yield conn
         else:
             fresh = not target.in_transaction()
             with _transaction(target):
                 _session_settings(target, timeout, fresh=fresh)
+                source.own_transaction = fresh
                 yield target
     except sa.exc.SQLAlchemyError as exc:
         raise AttemptsError(_failure(source, exc, timeout)) from None
     finally:
         if engine is not None:
             engine.dispose()
+
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
+
+
+@contextlib.contextmanager
+def snapshot_twin(source: SqlSource, conn: Any, timeout: float) -> Iterator[Any | None]:
+    """A second PostgreSQL connection that reads the very snapshot ``conn`` reads, or None.
+
+    Two statements then run at once, one per core, and still see one table.
+    Only for a transaction of our own: a caller's open transaction may hold
+    writes of its own, which no other connection can see.
+    """
+    import sqlalchemy as sa
+
+    if conn.dialect.name != "postgresql" or not source.own_transaction:
+        yield None
+        return
+    snapshot = str(conn.execute(sa.text("SELECT pg_export_snapshot()")).scalar_one())
+    if not _SNAPSHOT_ID.fullmatch(snapshot):
+        yield None
+        return
+    with conn.engine.connect() as twin, twin.begin():
+        twin.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        # SET cannot take a bound parameter; the id was checked against its format above.
+        twin.execute(sa.text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+        _session_settings(twin, timeout, fresh=False)
+        yield twin
 
 
 @contextlib.contextmanager
@@ -128,7 +162,9 @@ def _session_settings(conn: Any, timeout: float, *, fresh: bool) -> None:
     if conn.dialect.name != "postgresql":
         return
     if fresh:
-        conn.execute(sa.text("SET TRANSACTION READ ONLY"))  # a summary never writes
+        # A summary never writes; one snapshot for all its statements, so the percentiles
+        # ranked from the histogram find the very rows the histogram counted.
+        conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
     conn.execute(sa.text(f"SET LOCAL statement_timeout = {max(1, round(timeout * 1000))}"))
     conn.execute(sa.text("SET LOCAL jit = off"))
     # Grouping by delivery hashes one entry per delivery: without room it spills to disk.

@@ -27,6 +27,7 @@ __all__ = [
     "counts_query",
     "deliveries_query",
     "has_percentiles",
+    "latency_bin",
     "totals_query",
     "wait_attempts",
 ]
@@ -116,15 +117,24 @@ def _percentile(q: float, expr: Any, dialect: str) -> Any:
     return sa.func.percentile_cont(q).within_group(expr)
 
 
-def totals_query(c: Columns, dialect: str) -> sa.Select[Any]:
-    """Per ``by`` group: counts, time range, mean/max latency and its percentiles."""
+def totals_query(c: Columns, dialect: str, *, percentiles: bool = True) -> sa.Select[Any]:
+    """Per ``by`` group: counts, time range, mean/max latency and its percentiles.
+
+    ``percentiles=False`` leaves them NULL, for the caller to rank from the
+    histogram (``_summary_percentiles``); ``non_positive`` counts the timed rows
+    the histogram has no bin for.
+    """
     import sqlalchemy as sa
 
     duration = c.duration_ms
-    # PostgreSQL sorts once for all the percentiles: they share the ORDER BY.
-    percentiles = [
-        _percentile(q, duration, dialect).label(f"p{round(q * 100)}_ms") for q in PERCENTILES
+    # percentile_cont sorts once for all the percentiles: they share the ORDER BY.
+    figures = [
+        (_percentile(q, duration, dialect) if percentiles else sa.cast(sa.null(), sa.Float)).label(
+            f"p{round(q * 100)}_ms"
+        )
+        for q in PERCENTILES
     ]
+    zero: Any = sa.literal_column("0")
     query = sa.select(
         *c.keys,
         sa.func.count().label("attempts"),
@@ -134,12 +144,14 @@ def totals_query(c: Columns, dialect: str) -> sa.Select[Any]:
         sa.func.avg(duration).label("mean_ms"),
         sa.func.max(duration).label("max_ms"),
         sa.func.max(c.attempt).label("max_attempt"),
-        *percentiles,
+        sa.func.count(sa.case((duration <= zero, sa.literal_column("1")))).label("non_positive"),
+        *figures,
     )
     return query.group_by(c.by) if c.by is not None else query
 
 
-def _count_columns(c: Columns, bucket_s: float) -> tuple[Any, Any]:
+def latency_bin(c: Columns) -> Any:
+    """``floor(ln(ms) * BINS_PER_E)``, NULL for durations that are NULL or not positive."""
     import sqlalchemy as sa
 
     # Constants are written into the SQL, not bound: a GROUP BY expression must match its
@@ -147,13 +159,18 @@ def _count_columns(c: Columns, bucket_s: float) -> tuple[Any, Any]:
     # Cast to float too: PostgreSQL reads 3600.0 as numeric, and numeric arithmetic on every
     # row costs several times what double precision does.
     per_e = sa.cast(sa.literal_column(repr(BINS_PER_E)), sa.Float)
-    width = sa.cast(sa.literal_column(repr(float(bucket_s))), sa.Float)
-    latency_bin = sa.case(
+    return sa.case(
         (c.duration_ms > sa.literal_column("0"), sa.func.floor(sa.func.ln(c.duration_ms) * per_e)),
         else_=sa.null(),
     )
+
+
+def _count_columns(c: Columns, bucket_s: float) -> tuple[Any, Any]:
+    import sqlalchemy as sa
+
+    width = sa.cast(sa.literal_column(repr(float(bucket_s))), sa.Float)
     bucket = sa.func.floor(epoch(c.started_at) / width)
-    return latency_bin, bucket
+    return latency_bin(c), bucket
 
 
 def counts_query(c: Columns, bucket_s: float) -> Any:

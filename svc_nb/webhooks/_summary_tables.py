@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from svc_nb.webhooks._errors import AttemptsError
+from svc_nb.webhooks._summary_percentiles import ranked_percentiles
 from svc_nb.webhooks._summary_sql import (
     BINS_PER_E,
     PERCENTILES,
@@ -69,7 +70,7 @@ def sql_tables(
     window: Window,
     timeout: float,
 ) -> tuple[dict[str, Any], list[str]]:
-    """Three aggregate queries in one transaction; the raw tables and any index advice."""
+    """The aggregate queries in one snapshot; the raw tables and any index advice."""
     from svc_nb.webhooks._summary import auto_bucket
     from svc_nb.webhooks._summary_source import (
         SqlSource,
@@ -79,6 +80,7 @@ def sql_tables(
         require_sqlalchemy,
         resolve_columns,
         shown_target,
+        snapshot_twin,
     )
 
     require_sqlalchemy()
@@ -90,15 +92,15 @@ def sql_tables(
         resolved, theirs = resolve_columns(source, columns, by)
         c = _base(resolved, window)
         dialect = conn.dialect.name
-        totals = _frame(conn.execute(totals_query(c, dialect)))
+        # PostgreSQL ranks the percentiles from the histogram (in _rest) instead of sorting.
+        ranked = dialect == "postgresql"
+        totals = _frame(conn.execute(totals_query(c, dialect, percentiles=not ranked)))
         if width is None:
             width = auto_bucket(
                 _seconds(totals["first_at"].min()), _seconds(totals["last_at"].max())
             )
-        counts = _frame(conn.execute(counts_query(c, width)))
-        max_attempt = int(_number(totals["max_attempt"].max()) or 1)
-        with _no_workers(conn):
-            deliveries = _frame(conn.execute(deliveries_query(c, max_attempt)))
+        with snapshot_twin(source, conn, timeout) as twin:
+            totals, counts, deliveries = _rest(conn, twin, c, totals, width, by)
         advice = index_advice(conn, source, theirs)
     raw = {
         "totals": totals,
@@ -116,9 +118,35 @@ def sql_tables(
     return result, advice
 
 
-@contextlib.contextmanager
-def _no_workers(conn: Any) -> Iterator[None]:
-    """PostgreSQL, for the per-delivery aggregate: no parallel workers.
+def _rest(
+    conn: Any, twin: Any | None, c: Columns, totals: pd.DataFrame, width: float, by: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The counts, the percentiles and the per-delivery figures; the last on ``twin`` if any."""
+    dialect = conn.dialect.name
+    per_delivery = deliveries_query(c, int(_number(totals["max_attempt"].max()) or 1))
+    with _alongside(twin) as later:
+        deliveries_later = later(lambda on: _without_workers(on, per_delivery))
+        counts = _frame(conn.execute(counts_query(c, width)))
+        if dialect == "postgresql":
+            keys = ["by"] if by is not None else []
+            filled = ranked_percentiles(conn, c, totals, _histogram(counts, keys), keys)
+            if filled is None:
+                filled = _frame(conn.execute(totals_query(c, dialect)))
+            totals = filled
+        deliveries = deliveries_later(conn)
+    return totals, counts, deliveries
+
+
+def _histogram(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Attempts per (group, latency bin), from the counts query's finest groups."""
+    fine = counts[counts["kind"] == "attempt"]
+    per_bin = fine.groupby([*keys, "latency_bin"], dropna=False, sort=False)["attempts"].sum()
+    histogram = per_bin.reset_index()
+    return histogram[histogram["latency_bin"].notna()]
+
+
+def _without_workers(conn: Any, query: Any) -> pd.DataFrame:
+    """Run the per-delivery aggregate with no parallel workers (PostgreSQL).
 
     One group per delivery is a third of the rows or so: each worker would build
     a partial table nearly as large, then sort and merge them, several times
@@ -128,13 +156,49 @@ def _no_workers(conn: Any) -> Iterator[None]:
     import sqlalchemy as sa
 
     if conn.dialect.name != "postgresql":
-        yield
-        return
+        return _frame(conn.execute(query))
     conn.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
     try:
-        yield
+        return _frame(conn.execute(query))
     finally:
         conn.execute(sa.text("RESET max_parallel_workers_per_gather"))
+
+
+@contextlib.contextmanager
+def _alongside(twin: Any | None) -> Iterator[Callable[..., Callable[[Any], Any]]]:
+    """Start work on ``twin`` in a thread now, collect it later; without a twin, run it later.
+
+    ``later(fn)`` returns ``collect(conn)``: with a twin, ``fn(twin)`` is already
+    running and ``collect`` waits for it; without, ``collect`` runs ``fn(conn)``.
+    If the block fails first, the twin's statement is cancelled, not awaited.
+    """
+    if twin is None:
+        yield lambda fn: fn
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="svc_nb-summary")
+    futures: list[Any] = []
+
+    def later(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        future = pool.submit(fn, twin)
+        futures.append(future)
+        return lambda _conn: future.result()
+
+    try:
+        yield later
+    except BaseException:
+        if any(not f.done() for f in futures):
+            _cancel(twin)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+def _cancel(conn: Any) -> None:
+    """Ask the server to stop the connection's running statement (psycopg and psycopg2)."""
+    with contextlib.suppress(Exception):
+        conn.connection.dbapi_connection.cancel()
 
 
 def _split_counts(counts: pd.DataFrame, keys: list[str]) -> dict[str, pd.DataFrame]:

@@ -11,8 +11,17 @@ Importing this package is cheap; ipywidgets loads when a widget is first built.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from svc_nb._lazy import load_export
+
+if TYPE_CHECKING:
+    from svc_nb.widgets._dashboard import Dashboard, dashboard
+    from svc_nb.widgets._jwt import JwtInspector, jwt_inspector
+    from svc_nb.widgets._oauth import RedirectUriDiff, redirect_uri_diff
+    from svc_nb.widgets._progress import ProgressBar, progress_bar
+    from svc_nb.widgets._retry import RetryExplorer, retry_explorer
+    from svc_nb.widgets._signature import SignatureChecker, signature_checker
 
 __all__ = [
     "Dashboard",
@@ -29,28 +38,10 @@ __all__ = [
     "signature_checker",
 ]
 
-# public name -> private module that defines it
-_WIDGETS = {
-    "Dashboard": "_dashboard",
-    "dashboard": "_dashboard",
-    "JwtInspector": "_jwt",
-    "jwt_inspector": "_jwt",
-    "RedirectUriDiff": "_oauth",
-    "redirect_uri_diff": "_oauth",
-    "SignatureChecker": "_signature",
-    "signature_checker": "_signature",
-    "RetryExplorer": "_retry",
-    "retry_explorer": "_retry",
-    "ProgressBar": "_progress",
-    "progress_bar": "_progress",
-}
-
 
 def __getattr__(name: str) -> Any:
-    if name in _WIDGETS:
-        module = importlib.import_module(f"svc_nb.widgets.{_WIDGETS[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'svc_nb.widgets' has no attribute {name!r}")
+    # A public name's private module (its TYPE_CHECKING import) is imported on first use.
+    return load_export(__name__, name)
 
 
 def __dir__() -> list[str]:

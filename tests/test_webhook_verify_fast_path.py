@@ -1,0 +1,239 @@
+"""What verify()'s fast path relies on, checked as properties rather than timings.
+
+verify() runs once per request in a receiver, so its happy path leans on caches:
+secrets already registered are only looked up, texts already seen clean skip the
+scanners, names already judged skip the regexes, and keys and HMAC states are kept.
+Each test here fails if one of those shortcuts leaks a secret, outlives a change
+of the registry, grows without bound, or changes what verify() reports.
+(Throughput itself is measured by benchmarks/, item 4.)
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from typing import Any
+
+import pytest
+
+from svc_nb import _redact, _scan
+from svc_nb._report import Finding, Report, Status
+from svc_nb.webhooks import _schemes, sign, verify
+
+NOW = 1_714_000_000
+STD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # Standard Webhooks' published test secret
+PLAIN_SECRET = "sekrit-fast-path-1"
+BODY = b'{"a":1}'
+CASES = [("svc-infra", PLAIN_SECRET), ("standard", STD_SECRET)]
+
+
+def _views(report: Report) -> str:
+    return str(report) + report.to_json() + report._repr_html_() + repr(report.to_dict())
+
+
+def _leaky_report(text: str) -> Report:
+    """A report carrying ``text`` in every place a view shows."""
+    finding = Finding(
+        "fast.path",
+        Status.FAIL,
+        text,
+        text,
+        text,
+        {"note": text, text: 1, "nested": [{"v": text}]},
+        cause="auth_failed",
+    )
+    return Report([finding], title=text)
+
+
+def _exposed(secret: str) -> list[str]:
+    """The forms of ``secret`` that must never be shown (whsec_ secrets: the base64 part too)."""
+    return [secret, secret.removeprefix("whsec_")]
+
+
+@pytest.mark.parametrize(("scheme", "secret"), CASES)
+def test_a_secret_verified_again_and_again_stays_masked_in_later_views(
+    scheme: str, secret: str
+) -> None:
+    with _redact.isolated_registry(empty=True):
+        leak = f"configured with {secret}"
+        # Seen clean before the secret is known: the memo of clean texts must forget it.
+        assert _redact.scrub(leak) == leak
+        assert _leaky_report(leak).findings[0].summary == leak
+        headers = sign(BODY, secret, scheme=scheme, timestamp=NOW, msg_id="m1")
+        for _ in range(3):  # the first call registers; the later ones take the fast path
+            assert verify(BODY, headers, secret, scheme=scheme, now=NOW).ok
+        shown = _views(_leaky_report(leak))
+        for form in _exposed(secret):
+            assert form not in shown
+
+
+@pytest.mark.parametrize(("scheme", "secret"), CASES)
+def test_verify_registers_again_a_secret_the_registry_evicted(scheme: str, secret: str) -> None:
+    with _redact.isolated_registry(empty=True):
+        headers = sign(BODY, secret, scheme=scheme, timestamp=NOW, msg_id="m1")
+        assert verify(BODY, headers, secret, now=NOW).ok
+        for i in range(_redact.MAX_REGISTERED_SECRETS + 8):
+            _redact.register_secret(f"filler-secret-{i:06d}")
+        assert secret in _redact.scrub(f"x {secret}")  # evicted: the premise of this test
+        assert verify(BODY, headers, secret, now=NOW).ok
+        shown = _views(_leaky_report(f"x {secret}"))
+        for form in _exposed(secret):
+            assert form not in shown
+
+
+def test_verifying_keeps_a_secret_in_use_the_newest_so_it_is_not_evicted() -> None:
+    with _redact.isolated_registry(empty=True):
+        headers = sign(BODY, PLAIN_SECRET, scheme="svc-infra", timestamp=NOW)
+        assert verify(BODY, headers, PLAIN_SECRET, now=NOW).ok
+        for i in range(_redact.MAX_REGISTERED_SECRETS - 1):  # the registry is now full
+            _redact.register_secret(f"filler-secret-{i:06d}")
+        assert verify(BODY, headers, PLAIN_SECRET, now=NOW).ok  # the fast path: moved to newest
+        for i in range(16):  # evicts the oldest fillers, not the secret in use
+            _redact.register_secret(f"later-secret-{i:06d}")
+        assert PLAIN_SECRET not in _views(_leaky_report(f"x {PLAIN_SECRET}"))
+
+
+@pytest.mark.parametrize(
+    ("scheme", "secret", "data"),
+    [
+        ("svc-infra", PLAIN_SECRET, {"scheme": "svc-infra", "matched_secret": 0, "form": "raw"}),
+        (
+            "standard",
+            STD_SECRET,
+            {"scheme": "standard", "matched_secret": 0, "form": "raw", "age_s": 0.25},
+        ),
+    ],
+)
+def test_the_happy_path_reports_exactly_what_it_always_did(
+    scheme: str, secret: str, data: dict[str, Any]
+) -> None:
+    headers = sign(BODY, secret, scheme=scheme, timestamp=NOW, msg_id="m1")
+    for _ in range(2):  # cold and warm caches report alike
+        report = verify(BODY, headers, secret, now=NOW + 0.25)
+        assert report.to_dict() == {
+            "title": "webhook signature",
+            "ok": True,
+            "worst": "ok",
+            "counts": {"ok": 1, "warn": 0, "fail": 0, "skip": 0},
+            "findings": [
+                {
+                    "check": "webhooks.signature",
+                    "status": "ok",
+                    "summary": f"{scheme} signature valid",
+                    "detail": "",
+                    "fix": "",
+                    "cause": None,
+                    "data": data,
+                }
+            ],
+        }
+
+
+def test_verify_caches_stay_bounded_with_many_secrets() -> None:
+    count = _schemes._CACHE_LIMIT * 2 + 5
+    for i in range(count):
+        secret = "whsec_" + base64.b64encode(f"bounded-key-{i:05d}".encode()).decode()
+        headers = sign(BODY, secret, scheme="standard", timestamp=NOW, msg_id="m1")
+        assert verify(BODY, headers, [f"other-{i:05d}", secret], now=NOW).ok
+    assert len(_schemes._forms_cache) <= _schemes._CACHE_LIMIT
+    assert len(_schemes._key_cache) <= _schemes._CACHE_LIMIT + 1
+    assert len(_schemes._hmac_cache) <= _schemes._CACHE_LIMIT + 1
+
+
+def test_clean_text_memos_are_bounded_and_dropped_when_a_secret_is_registered() -> None:
+    for i in range(_redact._CLEAN_LIMIT * 2):
+        _redact.scrub(f"ordinary text {i}")
+        _redact.scrub_data({f"plain_key_{i}": 1})
+    assert len(_redact._state["clean"]) <= _redact._CLEAN_LIMIT
+    assert len(_redact._state["plain_keys"]) <= _redact._CLEAN_LIMIT
+    value = "Zq81-kk2-LMN0-rotated"
+    text = f"now using {value}"
+    assert _redact.scrub(text) == text
+    assert dict(Finding("fast.path", Status.OK, "x", data={value: 1}).data) == {value: 1}
+    _redact.register_secret(value)
+    assert value not in _redact.scrub(text)
+    assert value not in repr(dict(Finding("fast.path", Status.OK, "x", data={value: 1}).data))
+    # Nothing in the memos needs masking: each one scrubs to itself.
+    for kept in [*_redact._state["clean"], *_redact._state["plain_keys"]]:
+        assert _redact.scrub(kept) == kept
+
+
+def test_a_long_text_is_scrubbed_every_time_not_remembered() -> None:
+    text = "ordinary " * 100
+    _redact.scrub(text)
+    assert text not in _redact._state["clean"]
+
+
+def test_secret_name_verdicts_are_remembered_correctly_and_bounded() -> None:
+    for _ in range(2):  # judged, then remembered
+        assert _scan.is_secret_name("DB_PASSWORD") is True
+        assert _scan.is_secret_name("DB_PASSWORD_FILE") is False
+        assert _scan.is_secret_name("x-api-key") is True
+        assert _scan.is_secret_name("") is False
+        assert _scan.is_secret_name(None) is False  # type: ignore[arg-type]
+    for i in range(_scan._NAME_VERDICTS_LIMIT + 50):
+        _scan.is_secret_name(f"name_{i}")
+    assert len(_scan._NAME_VERDICTS) <= _scan._NAME_VERDICTS_LIMIT
+    assert _scan.is_secret_name("token_" + "x" * 500) is True  # long names: judged, not kept
+    assert ("token_" + "x" * 500) not in _scan._NAME_VERDICTS
+
+
+def test_finding_built_by_hand_written_init_behaves_as_the_dataclass_did() -> None:
+    caller_data = {"n": 1, "password": "hunter22"}
+    finding = Finding("a.b", "warn", None, 3, data=caller_data)  # type: ignore[arg-type]
+    assert finding.status is Status.WARN and finding.summary == "" and finding.detail == "3"
+    assert finding.fix == "" and finding.cause is None
+    assert dict(finding.data) == {"n": 1, "password": _redact.MASK}
+    caller_data["n"] = 2  # the finding holds its own copy
+    assert finding.data["n"] == 1
+    assert dict(Finding("a.b", Status.OK, "x").data) == {}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        finding.summary = "changed"  # type: ignore[misc]
+    with _redact.isolated_registry():
+        _redact.register_secret(PLAIN_SECRET)
+        changed = dataclasses.replace(finding, fix=f"use {PLAIN_SECRET}")
+    assert PLAIN_SECRET not in changed.fix and changed.detail == "3"
+    assert changed == dataclasses.replace(changed)
+    assert [f.name for f in dataclasses.fields(Finding)] == [
+        "check",
+        "status",
+        "summary",
+        "detail",
+        "fix",
+        "data",
+        "cause",
+    ]
+
+
+def test_a_deferred_report_answers_ok_without_building_and_builds_once() -> None:
+    """The verdict is known up front; the findings are worded once, when first read."""
+    from svc_nb._report import DeferredReport, Finding, Status
+
+    built: list[int] = []
+
+    def build() -> list[Finding]:
+        built.append(1)
+        return [Finding("x.y", Status.OK, "fine")]
+
+    report = DeferredReport(build, worst=Status.OK, title="t")
+    assert report.ok and report.worst is Status.OK and built == []
+    assert [f.summary for f in report] == ["fine"] and len(report) == 1
+    assert report.to_dict()["findings"][0]["summary"] == "fine"
+    assert built == [1]
+
+
+def test_the_valid_delivery_report_reads_the_same_when_deferred() -> None:
+    """verify's happy path defers its finding; read, it is the finding an eager build gives."""
+    import time
+
+    from svc_nb import webhooks
+    from svc_nb._report import DeferredReport
+    from svc_nb.webhooks import _signing
+
+    body, secret, now = b'{"a":1}', "s" * 32, time.time()
+    headers = webhooks.sign(body, secret, scheme="svc-infra")
+    report = webhooks.verify(body, headers, secret, scheme="svc-infra", now=now)
+    assert isinstance(report, DeferredReport) and report.ok
+    eager = _signing.ok_report(_signing._valid_findings("svc-infra", None, now))
+    assert report.to_dict() == eager.to_dict() and str(report) == str(eager)
+    assert secret not in str(report) + report._repr_html_()
