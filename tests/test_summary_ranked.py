@@ -209,6 +209,50 @@ def test_a_callers_transaction_is_summarised_on_its_own_connection(
     assert summary.attempts == 5
 
 
+def _threads_of_the_per_delivery_statement(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    threads: list[int] = []
+    real = _summary_tables._without_workers
+    monkeypatch.setattr(
+        _summary_tables,
+        "_without_workers",
+        lambda conn, q: threads.append(threading.get_ident()) or real(conn, q),
+    )
+    return threads
+
+
+def test_a_callers_engine_is_not_given_a_second_connection(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its pool is the caller's: a second connection could wait for a free slot."""
+    table = _make(engine, _rows([1.0, 2.0, 3.0, 4.0], ["t"]), "double precision")
+    threads = _threads_of_the_per_delivery_statement(monkeypatch)
+    try:
+        summary = summarize_attempts(engine, table=table)
+    finally:
+        _drop(engine, table)
+    assert threads == [threading.get_ident()] and summary.attempts == 4
+
+
+def test_a_snapshot_the_server_refuses_leaves_the_summary_on_one_connection(
+    pg_url: str, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second connection that cannot share the snapshot is dropped, not an error."""
+    from svc_nb.webhooks import _summary_source
+
+    table = _make(engine, _rows([1.0, 2.0, 3.0, 4.0], ["t"]), "double precision")
+    threads = _threads_of_the_per_delivery_statement(monkeypatch)
+    real = _summary_source.import_snapshot
+    # A well-formed id of no exported snapshot: the real server refuses it.
+    monkeypatch.setattr(
+        _summary_source, "import_snapshot", lambda twin, _id: real(twin, "00000003-0000001B-1")
+    )
+    try:
+        summary = summarize_attempts(pg_url, table=table)
+    finally:
+        _drop(engine, table)
+    assert threads == [threading.get_ident()] and summary.attempts == 4
+
+
 def test_a_failure_cancels_the_statement_running_alongside(pg_url: str) -> None:
     """The other statement is stopped on the server, not waited for."""
     eng = sa.create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -225,3 +269,25 @@ def test_a_failure_cancels_the_statement_running_alongside(pg_url: str) -> None:
     finally:
         eng.dispose()
     assert time.perf_counter() - started < 10
+
+
+@pytest.mark.parametrize(("threshold", "expected"), [(10, "on"), (10**9, "off")])
+def test_jit_compiles_the_aggregates_only_for_many_rows(
+    pg_url: str, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch, threshold: int, expected: str
+) -> None:
+    """The row count the totals found decides, on both connections."""
+    table = _make(engine, _rows([float(i) for i in range(40)], ["t"]), "double precision")
+    monkeypatch.setattr(_summary_tables, "_JIT_MIN_ROWS", threshold)
+    seen: list[str] = []
+    real_workers = _summary_tables._without_workers
+
+    def spied(conn: Any, query: Any) -> Any:
+        seen.append(conn.execute(sa.text("SHOW jit")).scalar_one())
+        return real_workers(conn, query)
+
+    monkeypatch.setattr(_summary_tables, "_without_workers", spied)
+    try:
+        summary = summarize_attempts(pg_url, table=table)
+    finally:
+        _drop(engine, table)
+    assert seen == [expected] and summary.attempts == 40

@@ -41,8 +41,8 @@ class SqlSource:
     sql: str | None = None
     shown: str = ""
     names: list[str] = field(default_factory=list)
-    # True when the transaction is ours (REPEATABLE READ, read only): a twin may share it.
-    own_transaction: bool = False
+    # True when svc_nb made the engine from a URL: a second connection may share its snapshot.
+    own_engine: bool = False
 
     def selectable(self) -> Any:
         import sqlalchemy as sa
@@ -95,16 +95,15 @@ def connect(source: SqlSource, timeout: float) -> Iterator[Any]:
                 connect_args=args if target.startswith("postgres") else {},
             )
             target = engine
+            source.own_engine = True
         if isinstance(target, sa.engine.Engine):
             with target.connect() as conn, conn.begin():
                 _session_settings(conn, timeout, fresh=True)
-                source.own_transaction = True
                 yield conn
         else:
             fresh = not target.in_transaction()
             with _transaction(target):
                 _session_settings(target, timeout, fresh=fresh)
-                source.own_transaction = fresh
                 yield target
     except sa.exc.SQLAlchemyError as exc:
         raise AttemptsError(_failure(source, exc, timeout)) from None
@@ -121,24 +120,60 @@ def snapshot_twin(source: SqlSource, conn: Any, timeout: float) -> Iterator[Any 
     """A second PostgreSQL connection that reads the very snapshot ``conn`` reads, or None.
 
     Two statements then run at once, one per core, and still see one table.
-    Only for a transaction of our own: a caller's open transaction may hold
-    writes of its own, which no other connection can see.
+    Only on the engine svc_nb made from a URL: a caller's engine has a pool that
+    a second connection could exhaust, and a caller's open transaction may hold
+    writes that no other connection sees. Anything that stops the twin (a server
+    that cannot export or import snapshots, a proxy that sends the second
+    connection elsewhere) leaves the summary on one connection, not failed.
     """
     import sqlalchemy as sa
 
-    if conn.dialect.name != "postgresql" or not source.own_transaction:
+    opened = _open_twin(conn, timeout) if source.own_engine else None
+    if opened is None:
         yield None
         return
-    snapshot = str(conn.execute(sa.text("SELECT pg_export_snapshot()")).scalar_one())
-    if not _SNAPSHOT_ID.fullmatch(snapshot):
-        yield None
-        return
-    with conn.engine.connect() as twin, twin.begin():
-        twin.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
-        # SET cannot take a bound parameter; the id was checked against its format above.
-        twin.execute(sa.text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
-        _session_settings(twin, timeout, fresh=False)
+    twin, transaction = opened
+    try:
         yield twin
+    finally:
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            transaction.rollback()
+        twin.close()
+
+
+def _open_twin(conn: Any, timeout: float) -> tuple[Any, Any] | None:
+    import sqlalchemy as sa
+
+    if conn.dialect.name != "postgresql" or (conn.dialect.server_version_info or (0,)) < (10,):
+        return None
+    try:
+        # Not in a savepoint (PostgreSQL exports no snapshot from one), so asked only where
+        # it works: a failure here would abort the summary's own transaction.
+        if conn.execute(sa.text("SELECT pg_is_in_recovery()")).scalar_one():
+            return None
+        snapshot = str(conn.execute(sa.text("SELECT pg_export_snapshot()")).scalar_one())
+        if not _SNAPSHOT_ID.fullmatch(snapshot):
+            return None
+        twin = conn.engine.connect()
+    except sa.exc.SQLAlchemyError:
+        return None
+    try:
+        transaction = twin.begin()
+        twin.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        import_snapshot(twin, snapshot)
+        _session_settings(twin, timeout, fresh=False)
+    except sa.exc.SQLAlchemyError:
+        twin.close()
+        return None
+    return twin, transaction
+
+
+def import_snapshot(twin: Any, snapshot: str) -> None:
+    """Make ``twin``'s transaction read ``snapshot`` (checked against its format first)."""
+    import sqlalchemy as sa
+
+    # SET cannot take a bound parameter: the id is written in, after the format check.
+    twin.execute(sa.text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
 
 
 @contextlib.contextmanager
@@ -152,7 +187,7 @@ def _transaction(conn: Any) -> Iterator[None]:
 
 
 def _session_settings(conn: Any, timeout: float, *, fresh: bool) -> None:
-    """PostgreSQL: read only, the timeout, no JIT (seconds of compiling for one scan), room to hash.
+    """PostgreSQL: read only, the timeout, JIT off until the row count says so, room to hash.
 
     ``SET LOCAL`` ends with the transaction; in a caller's open transaction the
     settings end with it too (read only can only start a transaction).
@@ -166,6 +201,8 @@ def _session_settings(conn: Any, timeout: float, *, fresh: bool) -> None:
         # ranked from the histogram find the very rows the histogram counted.
         conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
     conn.execute(sa.text(f"SET LOCAL statement_timeout = {max(1, round(timeout * 1000))}"))
+    # A plan that merely looks costly (a small table, a complex sql=) would spend longer
+    # compiling than running; _summary_tables turns JIT on once the totals show many rows.
     conn.execute(sa.text("SET LOCAL jit = off"))
     # Grouping by delivery hashes one entry per delivery: without room it spills to disk.
     conn.execute(sa.text("SET LOCAL work_mem = '64MB'"))
