@@ -10,7 +10,7 @@ from typing import Any
 
 from svc_nb._fmt import format_duration
 from svc_nb._redact import scrub, shorten_token
-from svc_nb._report import Finding, Report, Status
+from svc_nb._report import DeferredReport, Finding, Status
 from svc_nb.tokens._explanations import Spec, build
 from svc_nb.tokens._parse import clip, numeric_date, utc
 
@@ -32,7 +32,7 @@ _VERDICT_COLOURS = {
 }
 
 
-class TokenReport(Report):
+class TokenReport(DeferredReport):
     """What a token says and whether it holds: ``.header``, ``.claims``, ``.verdict``, findings.
 
     Findings are worded on first use (``inspect`` only names them) so that
@@ -50,27 +50,17 @@ class TokenReport(Report):
         now: float,
         title: str = "JWT inspection",
     ) -> None:
-        super().__init__((), title=title)
+        statuses = (item.status for item in specs)
+        super().__init__(
+            lambda: [build(item) for item in specs],
+            worst=max(statuses, key=lambda status: status.rank, default=Status.SKIP),
+            title=title,
+        )
         self.header = header
         self.claims = claims
         self.verified = verified
         self.now = now
         self._token = token
-        self._pending: Sequence[Spec | Finding] | None = specs
-
-    @property
-    def _findings(self) -> tuple[Finding, ...]:
-        # Read once: another thread may finish the build in between (building twice is harmless).
-        pending = self._pending
-        if pending is not None:
-            self._built = tuple(build(item) for item in pending)
-            self._pending = None
-        return self._built
-
-    @_findings.setter
-    def _findings(self, value: tuple[Finding, ...]) -> None:
-        self._built = tuple(value)
-        self._pending = None
 
     @property
     def token(self) -> str:
@@ -82,9 +72,7 @@ class TokenReport(Report):
     @property
     def verdict(self) -> str:
         """'invalid' (something failed), 'valid' (signature verified) or 'unverified'."""
-        pending = self._pending
-        items = pending if pending is not None else self._built
-        if any(item.status is Status.FAIL for item in items):
+        if self.worst is Status.FAIL:
             return "invalid"
         return "valid" if self.verified else "unverified"
 
