@@ -119,10 +119,33 @@ def child(code: str, timeout: float = 900) -> dict[str, Any]:
     return result
 
 
-def markdown_table(rows: list[Row]) -> str:
+def headline_table(rows: list[Row]) -> str:
+    """One line per item: what, against what, the figure, the target, met or not."""
     head = ["#", "what", "compared with", "figure", "target", "met"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r.cells()) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+README_START = "<!-- benchmarks:start (written by python -m benchmarks) -->"
+README_END = "<!-- benchmarks:end -->"
+
+
+def readme_with_table(readme: str, rows: list[Row]) -> str:
+    """The README with its benchmark block replaced by the headline table of ``rows``."""
+    start, end = readme.index(README_START), readme.index(README_END)
+    block = f"{README_START}\n{headline_table(rows)}\n{README_END}"
+    return readme[:start] + block + readme[end + len(README_END) :]
+
+
+def write_readme_table(rows: list[Row], path: Path) -> None:
+    if path.is_symlink():  # never write through a link into somebody else's file
+        raise OSError(f"{path} is a symbolic link; not writing the benchmark table through it")
+    path.write_text(readme_with_table(path.read_text(encoding="utf-8"), rows), encoding="utf-8")
+
+
+def markdown_table(rows: list[Row]) -> str:
+    lines = [headline_table(rows)]
     scaling = [r for r in rows if r.scaling]
     if scaling:
         lines += ["", "Scaling (median seconds; ours / baseline at each size):", ""]

@@ -7,28 +7,16 @@ allocations cannot hide in another's.
 
 from __future__ import annotations
 
-import statistics
-import time
-from collections.abc import Callable
 from typing import Any
 
 from benchmarks._data import PG_URL, attempts_table, engine
-from benchmarks._harness import Row, child, interleaved
+from benchmarks._harness import Row, child, interleaved, median_time
 
 _MB = 2**20
 
 
 def _label(rows: int) -> str:
     return f"{rows // 1_000_000} M" if rows >= 1_000_000 else f"{rows // 1000} k"
-
-
-def _timed(fn: Callable[[], object], repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
 
 
 def _adbc_frame(sql: str) -> Any:
@@ -86,8 +74,10 @@ def load_attempts_sql(quick: bool = False) -> Row:
         scaling.append((f"{_label(rows)} rows, vs ADBC", a, b))
         ratios["adbc"] = b / a
         if rows == read_sql_at:
-            base = _timed(
-                lambda sql=sql: _read_sql_frame(sql), repeat=1 if rows >= 1_000_000 else 3
+            base = median_time(
+                lambda sql=sql: _read_sql_frame(sql),
+                repeat=1 if rows >= 1_000_000 else 3,
+                warmup=0,  # read_sql is the slow side: one cold run is its best case anyway
             )
             scaling.append((f"{_label(rows)} rows, vs read_sql", a, base))
             ratios["read_sql"] = base / a

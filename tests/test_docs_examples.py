@@ -191,6 +191,30 @@ def test_benchmark_table_is_rendered_from_results_json() -> None:
     assert '--8<-- "benchmarks/results.md"' in page
 
 
+def test_readme_shows_the_latest_benchmark_figures() -> None:
+    """The README's table is the one results.json renders to: no figure typed by hand."""
+    from benchmarks._harness import load_rows, readme_with_table
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = load_rows(ROOT / "benchmarks" / "results.json")
+    assert readme == readme_with_table(readme, rows), (
+        "README.md's benchmark table is not what results.json renders to: run "
+        "`python -m benchmarks` (or its write_readme_table)"
+    )
+
+
+def test_readme_lists_every_svc_nb_command() -> None:
+    import argparse
+
+    from svc_nb import cli
+
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in sub.choices if f"svc-nb {name}" not in readme]
+    assert not missing, f"README.md does not show: {missing}"
+
+
 def test_api_overview_names_exist() -> None:
     import importlib
 

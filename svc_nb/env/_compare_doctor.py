@@ -219,7 +219,11 @@ def _lifetime(found: _Findings) -> Cell:
         return cell
     entry = found.get("env.jwt_lifetime")
     if entry is None:
-        return Cell("604800 s", 604800, "default") if found.ran_env else UNKNOWN_CELL
+        from svc_nb.tokens._make import DEFAULT_LIFETIME
+
+        if not found.ran_env:
+            return UNKNOWN_CELL
+        return Cell(f"{DEFAULT_LIFETIME} s", DEFAULT_LIFETIME, "default")
     return _number_cell(entry[2].get("lifetime_seconds")) or UNKNOWN_CELL
 
 
@@ -229,7 +233,11 @@ def _webhook_timeout(found: _Findings) -> Cell:
         return cell
     entry = found.get("env.webhook_timeout")
     if entry is None:
-        return Cell("10 s (default)", 10.0, "default") if found.ran_env else UNKNOWN_CELL
+        from svc_nb.webhooks._policy import SVC_INFRA_DELIVERY_TIMEOUT_S as default
+
+        if not found.ran_env:
+            return UNKNOWN_CELL
+        return Cell(f"{default:g} s (default)", default, "default")
     source = _text(entry[2].get("source"), 40)
     note = f" ({source})" if source and source != "(default)" else " (default)" if source else ""
     return _number_cell(entry[2].get("timeout_s"), note) or UNKNOWN_CELL

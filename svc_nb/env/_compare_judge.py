@@ -203,15 +203,6 @@ _JWT_ORDER: Order = (
 )
 
 
-def judge_jwt(services: Services, roles: Roles, assumed: bool) -> Finding:
-    check, key = "env.compare.jwt_secret", "jwt_secret"
-    found = _pairs(services, roles, key, ISSUES, VERIFIES)
-    if not found.pairs:
-        return _no_pairs(check, key, found, "where one issues tokens and another verifies them")
-    ok_summary = "sign and verify tokens with one JWT secret"
-    return _pairwise(check, key, services, found, _jwt_pair, _JWT_ORDER, ok_summary)
-
-
 # -- webhook encryption key -------------------------------------------------------
 
 
@@ -231,15 +222,6 @@ _KEY_ORDER: Order = (
 )
 
 
-def judge_webhook_key(services: Services, roles: Roles, assumed: bool) -> Finding:
-    check, key = "env.compare.webhook_encryption_key", "webhook_key"
-    found = _pairs(services, roles, key, CREATES, WORKER)
-    if not found.pairs:
-        return _no_pairs(check, key, found, "where one creates subscriptions and another delivers")
-    ok_summary = "encrypt and decrypt subscription secrets with one key"
-    return _pairwise(check, key, services, found, _key_pair, _KEY_ORDER, ok_summary)
-
-
 # -- job queue --------------------------------------------------------------------
 
 
@@ -256,15 +238,55 @@ _QUEUE_ORDER: Order = (
 )
 
 
-def judge_queue(services: Services, roles: Roles, assumed: bool) -> Finding:
-    check, key = "env.compare.queue", "job_queue"
-    found = _pairs(services, roles, key, ENQUEUES, WORKER)
-    if not found.pairs:
-        return _no_pairs(check, key, found, "where one enqueues jobs and another works them")
-    # With assumed roles each service may work its own jobs: a private queue is a warning.
-    statuses = {"memory": Status.WARN if assumed else Status.FAIL}
-    ok_summary = "share one job queue"
-    return _pairwise(check, key, services, found, _queue_pair, _QUEUE_ORDER, ok_summary, statuses)
+# -- the pairwise judges, one row each -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class _PairRule:
+    """A setting that must agree between the services on the two ends of one relation."""
+
+    key: str
+    sends: str  # the role at the start of the relation (issues tokens, enqueues jobs…)
+    receives: str  # the role at its end
+    relation: str  # "where one … and another …", said when no pair has both roles
+    classify: Classify
+    order: Order
+    ok_summary: str
+    # Kinds whose status depends on whether the roles were assumed (not declared).
+    assumed_statuses: Mapping[str, Status] | None = None
+    declared_statuses: Mapping[str, Status] | None = None
+
+    def __call__(self, check: str, services: Services, roles: Roles, assumed: bool) -> Finding:
+        found = _pairs(services, roles, self.key, self.sends, self.receives)
+        if not found.pairs:
+            return _no_pairs(check, self.key, found, self.relation)
+        statuses = self.assumed_statuses if assumed else self.declared_statuses
+        return _pairwise(
+            check, self.key, services, found, self.classify, self.order, self.ok_summary, statuses
+        )
+
+
+# With assumed roles each service may work its own jobs: a private queue is a warning.
+_PAIR_RULES: dict[str, _PairRule] = {
+    "env.compare.jwt_secret": _PairRule(
+        "jwt_secret", ISSUES, VERIFIES, "where one issues tokens and another verifies them",
+        _jwt_pair, _JWT_ORDER, "sign and verify tokens with one JWT secret",
+    ),
+    "env.compare.webhook_encryption_key": _PairRule(
+        "webhook_key", CREATES, WORKER, "where one creates subscriptions and another delivers",
+        _key_pair, _KEY_ORDER, "encrypt and decrypt subscription secrets with one key",
+    ),
+    "env.compare.queue": _PairRule(
+        "job_queue", ENQUEUES, WORKER, "where one enqueues jobs and another works them",
+        _queue_pair, _QUEUE_ORDER, "share one job queue",
+        assumed_statuses={"memory": Status.WARN}, declared_statuses={"memory": Status.FAIL},
+    ),
+}  # fmt: skip
+
+
+def _judge_pairs(check: str) -> Judge:
+    rule = _PAIR_RULES[check]
+    return lambda services, roles, assumed: rule(check, services, roles, assumed)
 
 
 # -- settings every service shares --------------------------------------------------
@@ -343,9 +365,7 @@ def judge_cache(services: Services, roles: Roles, assumed: bool) -> Finding:
 
 Judge = Callable[[Services, Roles, bool], Finding]
 JUDGES: tuple[tuple[str, Judge], ...] = (
-    ("env.compare.jwt_secret", judge_jwt),
-    ("env.compare.webhook_encryption_key", judge_webhook_key),
-    ("env.compare.queue", judge_queue),
+    *((check, _judge_pairs(check)) for check in _PAIR_RULES),
     ("env.compare.database", judge_database),
     ("env.compare.app_env", judge_app_env),
     ("env.compare.cache", judge_cache),

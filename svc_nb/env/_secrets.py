@@ -237,11 +237,13 @@ def _check_jwt_lifetime(env: dict[str, str], prod_like: bool) -> Finding | None:
     if life is None:  # the model accepted a form the table does not know: nothing more to say
         return ok("env.jwt_lifetime", f"AUTH_JWT__LIFETIME_SECONDS={clip(raw, 40)!r} loads")
     if life <= 0:
+        from svc_nb.tokens._make import DEFAULT_LIFETIME  # the one place svc-infra's default lives
+
         return finding(
             "env.jwt_lifetime",
             C.JWT_LIFETIME_IGNORED,
             lifetime=life,
-            data={"lifetime_seconds": 604800},
+            data={"lifetime_seconds": DEFAULT_LIFETIME},
         )
     return ok(
         "env.jwt_lifetime",

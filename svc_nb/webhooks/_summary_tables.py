@@ -211,10 +211,19 @@ def _alongside(twin: Any | None) -> Iterator[Callable[..., Callable[[Any], Any]]
         pool.shutdown(wait=True)
 
 
+# A cancel request is a connection of its own to the server: bounded like any probe. If it
+# cannot be sent, the statement still ends at the transaction's statement_timeout.
+_CANCEL_TIMEOUT_S = 3.0
+
+
 def _cancel(conn: Any) -> None:
-    """Ask the server to stop the connection's running statement (psycopg and psycopg2)."""
+    """Ask the server to stop the connection's running statement (psycopg 3, or psycopg2)."""
+    raw = conn.connection.dbapi_connection
     with contextlib.suppress(Exception):
-        conn.connection.dbapi_connection.cancel()
+        if hasattr(raw, "cancel_safe"):  # psycopg >= 3.2: bounded, and not blocking the loop
+            raw.cancel_safe(timeout=_CANCEL_TIMEOUT_S)
+        else:
+            raw.cancel()
 
 
 def _split_counts(counts: pd.DataFrame, keys: list[str]) -> dict[str, pd.DataFrame]:

@@ -382,6 +382,7 @@ def op_jwt(extra_secrets: dict[str, str]) -> dict[str, Any]:
             }
         settings = get_auth_settings()
         return {
+            "manager_token_secrets": await _manager_token_secrets(built[0]),
             "strategy": type(strategy).__name__,
             "lifetime_seconds": strategy.lifetime_seconds,
             "audience": list(strategy.token_audience),
@@ -395,6 +396,31 @@ def op_jwt(extra_secrets: dict[str, str]) -> dict[str, Any]:
         }
 
     return asyncio.run(go())
+
+
+async def _manager_token_secrets(users: Any) -> dict[str, Any]:
+    """The reset/verify secrets of svc-infra's own UserManager, and whether a verification
+    token signed with the literal 'unused' decodes under the manager's own audience."""
+    from fastapi_users.jwt import decode_jwt, generate_jwt
+
+    manager = await users.get_user_manager(None).__anext__()
+    token = generate_jwt(
+        {
+            "sub": "any-user-id",
+            "email": "a@example.com",
+            "aud": manager.verification_token_audience,
+        },
+        "unused",
+        3600,
+    )
+    claims = decode_jwt(
+        token, manager.verification_token_secret, [manager.verification_token_audience]
+    )
+    return {
+        "reset": str(manager.reset_password_token_secret),
+        "verify": str(manager.verification_token_secret),
+        "forged_verify_token_decodes": claims.get("sub") == "any-user-id",
+    }
 
 
 # -- oauth ----------------------------------------------------------------------------------

@@ -719,6 +719,21 @@ def test_old_secrets_are_the_ones_svc_infra_verifies_with(
     assert ours == theirs, (run.get("error"), candidates)
 
 
+@pytest.mark.parametrize("env", [{}, JWT_ENV], ids=["no secret", "AUTH_JWT__SECRET set"])
+def test_reset_and_verify_tokens_are_signed_with_the_literal_unused(
+    oracle: SectionsOracle, env: dict[str, str]
+) -> None:
+    """env.dev_secrets' claim, whatever the environment: svc-infra's own UserManager uses
+    'unused', so anyone can forge a verification token it decodes."""
+    from svc_nb.env import check_env
+
+    run = oracle.call("jwt", env, extra_secrets={})
+    secrets = run["manager_token_secrets"]
+    assert secrets == {"reset": "unused", "verify": "unused", "forged_verify_token_decodes": True}
+    finding = check_env(env)["env.dev_secrets"]
+    assert finding.status is Status.WARN and "'unused'" in finding.detail + finding.summary
+
+
 def test_dev_default_secrets_are_found(oracle: SectionsOracle) -> None:
     """Without a JWT secret, svc-infra signs with built-in development secrets: find_key says so."""
     run = oracle.call("jwt", {}, extra_secrets={})
