@@ -76,6 +76,7 @@ _state: dict[str, Any] = {
     "dirty": False,
     "clean": set(),
     "plain_keys": set(),
+    "newest": None,
 }
 # "clean": texts seen to leave scrub() unchanged under the current registry. Findings
 # repeat the same short texts (summaries, data values, titles) call after call, so one
@@ -90,6 +91,7 @@ _CLEAN_LIMIT = 4096
 def _registry_changed() -> None:
     """Call with the lock held, after the registry changed."""
     _state["dirty"] = True
+    _state["newest"] = None  # the order changed under whatever call set it
     # A new secret can make a clean text dirty: start new sets. A scrub still running
     # against the old ones may add to them; nobody reads those sets again.
     _state["clean"] = set()
@@ -116,6 +118,11 @@ def register_secret(*secrets: str | bytes | None) -> None:
     by the next :func:`scrub`. A secret registered again (a receiver verifying
     every request) costs one lookup: it only moves to the newest end.
     """
+    # The same secrets as the last call, and nothing registered since: they are already
+    # the newest, so there is nothing to move (a receiver verifying request after request).
+    # Read without the lock: a concurrent call is simply ordered after this one.
+    if secrets == _state["newest"]:
+        return
     # acquire/release, not `with`: this runs on every verify(), where the context
     # manager protocol alone would cost more than the lookups.
     _registry_lock.acquire()
@@ -125,6 +132,7 @@ def register_secret(*secrets: str | bytes | None) -> None:
                 _secrets.move_to_end(secret)  # still the newest: not the next one evicted
             else:
                 _add_secret(secret)
+        _state["newest"] = secrets
     finally:
         _registry_lock.release()
 

@@ -228,12 +228,132 @@ def test_the_valid_delivery_report_reads_the_same_when_deferred() -> None:
 
     from svc_nb import webhooks
     from svc_nb._report import DeferredReport
-    from svc_nb.webhooks import _signing
+    from svc_nb.webhooks import _verdicts, _verify_fast
 
     body, secret, now = b'{"a":1}', "s" * 32, time.time()
     headers = webhooks.sign(body, secret, scheme="svc-infra")
     report = webhooks.verify(body, headers, secret, scheme="svc-infra", now=now)
     assert isinstance(report, DeferredReport) and report.ok
-    eager = _signing.ok_report(_signing._valid_findings("svc-infra", None, now))
+    eager = _verdicts.ok_report(_verify_fast.valid_findings("svc-infra", None, now))
     assert report.to_dict() == eager.to_dict() and str(report) == str(eager)
     assert secret not in str(report) + report._repr_html_()
+
+
+# -- the one-pass path for the common valid delivery ------------------------------------
+
+_STD_HEADERS = sign(BODY, STD_SECRET, scheme="standard", timestamp=NOW, msg_id="m1")
+_SVC_HEADERS = sign(BODY, PLAIN_SECRET, scheme="svc-infra")
+_SVC_SIG = _SVC_HEADERS["X-Signature"]
+
+
+def _case(headers: Any, secret: Any = PLAIN_SECRET, **kwargs: Any) -> dict[str, Any]:
+    return {"headers": headers, "secret": secret, **kwargs}
+
+
+# (name, verify's arguments, whether the one-pass path answers it)
+_EQUIVALENCE = [
+    ("svc-infra as sign() spells it", _case(_SVC_HEADERS), True),
+    ("svc-infra lower-case names", _case({k.lower(): v for k, v in _SVC_HEADERS.items()}), True),
+    ("svc-infra named explicitly", _case(_SVC_HEADERS, scheme="svc-infra"), True),
+    ("svc-infra signature padded", _case({"X-Signature": f"  {_SVC_SIG} "}), True),
+    ("standard", _case(_STD_HEADERS, STD_SECRET), True),
+    ("standard, now=None", _case("fresh", STD_SECRET, now=None), True),
+    ("standard, int tolerance 0", _case(_STD_HEADERS, STD_SECRET, tolerance=0), False),
+    ("standard, stale", _case(_STD_HEADERS, STD_SECRET, now=NOW + 900.0), False),
+    (
+        "standard, tolerance covers it",
+        _case(_STD_HEADERS, STD_SECRET, now=NOW + 900.0, tolerance=1e4),
+        True,
+    ),
+    (
+        "standard, timestamp in ms",
+        _case({**_STD_HEADERS, "webhook-timestamp": str(NOW * 1000)}, STD_SECRET),
+        False,
+    ),
+    (
+        "standard, two signatures",
+        _case(
+            {**_STD_HEADERS, "webhook-signature": "v1,AAAA " + _STD_HEADERS["webhook-signature"]},
+            STD_SECRET,
+        ),
+        False,
+    ),
+    (
+        "svix names",
+        _case({k.replace("webhook-", "svix-"): v for k, v in _STD_HEADERS.items()}, STD_SECRET),
+        False,
+    ),
+    ("wrong secret", _case(_SVC_HEADERS, "another-secret-entirely"), False),
+    ("rotation: second secret", _case(_SVC_HEADERS, ["old-secret-xyz", PLAIN_SECRET]), False),
+    ("empty secret", _case(_SVC_HEADERS, ""), False),
+    ("standard secret not base64", _case(_STD_HEADERS, "whsec_!!!not base64!!!"), False),
+    ("the guide's header as well", _case({**_SVC_HEADERS, "X-Webhook-Signature": _SVC_SIG}), False),
+    (
+        # The later spelling wins, as lower_headers reads it: here the bad one.
+        "a second spelling of the header",
+        _case({"X-Signature": _SVC_SIG, "x-signature": "0" * 64}),
+        False,
+    ),
+    ("bytes header names", _case({k.encode(): v for k, v in _SVC_HEADERS.items()}), False),
+    ("bytes header values", _case({k: v.encode() for k, v in _SVC_HEADERS.items()}), False),
+    ("header pairs", _case(list(_SVC_HEADERS.items())), False),
+    ("no signature header", _case({"Content-Type": "application/json"}), False),
+    ("datetime now", _case(_STD_HEADERS, STD_SECRET, now="datetime"), False),
+    ("bytes secret", _case(_SVC_HEADERS, PLAIN_SECRET.encode()), False),
+]
+
+
+def _verify_case(case: dict[str, Any]) -> Report:
+    import datetime as dt
+    import time
+
+    kwargs = dict(case)
+    headers, secret = kwargs.pop("headers"), kwargs.pop("secret")
+    if headers == "fresh":  # signed now, for now=None (the real clock)
+        headers = sign(BODY, secret, scheme="standard", timestamp=int(time.time()))
+    now = kwargs.pop("now", float(NOW) + 0.25)
+    if now == "datetime":
+        now = dt.datetime.fromtimestamp(NOW, dt.UTC)
+    return verify(BODY, headers, secret, now=now, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("name", "case", "one_pass"), _EQUIVALENCE, ids=[c[0] for c in _EQUIVALENCE]
+)
+def test_the_one_pass_path_reports_what_the_general_path_reports(
+    name: str, case: dict[str, Any], one_pass: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every input reads the same with and without the one-pass path; it answers only its case."""
+    from svc_nb.webhooks import _signing, _verify_fast
+
+    answered: list[bool] = []
+
+    def spy(*args: Any) -> Any:
+        result = _verify_fast.valid_delivery(*args)
+        answered.append(result is not None)
+        return result
+
+    monkeypatch.setattr(_signing, "valid_delivery", spy)
+    fast = _verify_case(case)
+    assert answered == [one_pass]
+    monkeypatch.setattr(_signing, "valid_delivery", lambda *args: None)
+    general = _verify_case(case)
+    views = [fast.to_dict(), general.to_dict()]
+    if case.get("now", 0) is None:  # the age moves with the real clock: compare the rest
+        for view in views:
+            for finding in view["findings"]:
+                finding["data"].pop("age_s")
+    else:
+        assert str(fast) == str(general)
+    assert views[0] == views[1]
+
+
+def test_a_secret_registered_again_after_the_registry_changed_is_masked_again() -> None:
+    """Registering the last call's secrets again is skipped only while nothing changed since."""
+    secret = "newest-secret-skip-check"
+    _redact.register_secret(secret)
+    _redact.register_secret(secret)  # the skipped call
+    with _redact.isolated_registry(empty=True):
+        assert secret in _redact.scrub(f"x {secret}")  # gone with the emptied registry
+        _redact.register_secret(secret)  # must not be skipped as "already the newest"
+        assert secret not in _redact.scrub(f"x {secret}")

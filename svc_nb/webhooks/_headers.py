@@ -24,6 +24,7 @@ __all__ = [
     "lower_headers",
     "parse_headers",
     "read_signature",
+    "standard_common",
 ]
 
 _SHOWN_VALUE = 80  # characters of a malformed header value quoted back
@@ -260,35 +261,42 @@ def _stripe(h: Mapping[str, str]) -> Parsed:
     return Parsed(sigs, "hex", f"{ts_text}.".encode(), ts, ts_text)
 
 
-_STD_NAMES = {k: f"webhook-{k}" for k in ("id", "timestamp", "signature")}
+STANDARD_NAMES = {k: f"webhook-{k}" for k in ("id", "timestamp", "signature")}
 _SVIX_NAMES = {k: f"svix-{k}" for k in ("id", "timestamp", "signature")}
 
 
-def _standard_common(h: Mapping[str, str], names: Mapping[str, str]) -> Parsed | None:
-    """The common case in one step: one v1 signature and a plain seconds timestamp."""
-    if names is _STD_NAMES:  # the usual names as constants: no lookups per request
+def standard_common(
+    h: Mapping[str, str], names: Mapping[str, str]
+) -> tuple[str, bytes, float, str] | None:
+    """The common case in one step: one v1 signature and a plain seconds timestamp.
+
+    Returns (signature, signed prefix, timestamp, timestamp text), or None when the
+    headers need the full reading (several signatures, odd spacing, missing parts).
+    """
+    if names is STANDARD_NAMES:  # the usual names as constants: no lookups per request
         sig, mid, ts = h.get("webhook-signature"), h.get("webhook-id"), h.get("webhook-timestamp")
     else:
         sig, mid, ts = h.get(names["signature"]), h.get(names["id"]), h.get(names["timestamp"])
     if (
-        sig is not None
-        and mid is not None
-        and ts is not None
+        type(sig) is str
+        and type(mid) is str
+        and type(ts) is str
         and ts.isascii()
         and ts.isdigit()
         and len(ts) < 12
         and sig.startswith("v1,")
         and " " not in sig
     ):
-        return Parsed([sig[3:]], "base64", f"{mid.strip()}.{ts}.".encode(), float(ts), ts)
+        return sig[3:], f"{mid.strip()}.{ts}.".encode(), float(ts), ts
     return None
 
 
 def _standard(h: Mapping[str, str]) -> Parsed:
-    names = _STD_NAMES if "webhook-signature" in h or "svix-signature" not in h else _SVIX_NAMES
-    common = _standard_common(h, names)
+    names = STANDARD_NAMES if "webhook-signature" in h or "svix-signature" not in h else _SVIX_NAMES
+    common = standard_common(h, names)
     if common is not None:
-        return common
+        sig, prefix, ts, ts_text = common
+        return Parsed([sig], "base64", prefix, ts, ts_text)
     for key, expected in (
         ("signature", "v1,<base64> (space-separated list)"),
         ("id", "the message id, e.g. msg_2b…"),

@@ -123,6 +123,11 @@ def remember(secrets: Iterable[str | bytes]) -> None:
         register_secret(*(forms or _secret_forms(item)))
 
 
+def remember_text(secret: str) -> None:
+    """:func:`remember` of one ``str`` secret: a receiver's call on every request."""
+    register_secret(*(_forms_cache.get(secret) or _secret_forms(secret)))
+
+
 def check_scheme(scheme: Any) -> str:
     if scheme not in SCHEMES:
         raise SigningError(
@@ -172,7 +177,8 @@ def scheme_key(scheme: str, secret: str | bytes) -> bytes:
 _hmac_cache: dict[tuple[bytes, str], Any] = {}
 
 
-def mac(key: bytes, message: bytes, algo: str = "sha256") -> bytes:
+def keyed_hmac(key: bytes, algo: str = "sha256") -> Any:
+    """A fresh HMAC state for ``key``, to ``update`` with the message (copied from a cached one)."""
     base = _hmac_cache.get((key, algo))
     if base is None:
         if len(_hmac_cache) > _CACHE_LIMIT:
@@ -181,7 +187,29 @@ def mac(key: bytes, message: bytes, algo: str = "sha256") -> bytes:
         # The OpenSSL object inside hmac.HMAC copies without the Python wrapper's overhead.
         base = getattr(keyed, "_hmac", None) or keyed
         _hmac_cache[(key, algo)] = base
-    state = base.copy()
+    return base.copy()
+
+
+# Keyed HMAC-SHA256 states by (scheme, secret): the hot path's one lookup per request.
+_scheme_hmac_cache: dict[tuple[str, str | bytes], Any] = {}
+
+
+def scheme_hmac(scheme: str, secret: str | bytes) -> Any:
+    """A fresh HMAC-SHA256 state keyed as ``scheme`` derives its key from ``secret``.
+
+    Raises SigningError as :func:`scheme_key` does.
+    """
+    base = _scheme_hmac_cache.get((scheme, secret))
+    if base is None:
+        base = keyed_hmac(scheme_key(scheme, secret))
+        if len(_scheme_hmac_cache) > _CACHE_LIMIT:
+            _scheme_hmac_cache.clear()
+        _scheme_hmac_cache[(scheme, secret)] = base
+    return base.copy()
+
+
+def mac(key: bytes, message: bytes, algo: str = "sha256") -> bytes:
+    state = keyed_hmac(key, algo)
     state.update(message)
     return bytes(state.digest())
 

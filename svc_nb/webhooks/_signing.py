@@ -7,13 +7,11 @@ timestamps) runs only after a mismatch, in :mod:`svc_nb.webhooks._mismatch`.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from svc_nb._clock import Now, unix_seconds
-from svc_nb._report import DeferredReport, Finding, Report, Status
+from svc_nb._report import Report
 from svc_nb._validate import check_duration
 from svc_nb.webhooks._causes import WebhooksCause
 from svc_nb.webhooks._errors import SigningError
@@ -45,6 +43,7 @@ from svc_nb.webhooks._verdicts import (
     signature_finding,
     timestamp_findings,
 )
+from svc_nb.webhooks._verify_fast import deferred_valid, valid_data, valid_delivery, valid_finding
 
 __all__ = ["SCHEMES", "canonical_json", "sign", "verify"]
 
@@ -58,27 +57,11 @@ _CANONICAL_FIX = (
 )
 
 
-_VALID = {name: f"{name} signature valid" for name in SCHEMES}  # the ok summaries, built once
-
-
 def _canonical_or_none(raw: bytes) -> bytes | None:
     try:
         return canonical_json(raw.decode("utf-8-sig"))
     except (SigningError, UnicodeDecodeError):
         return None
-
-
-def _valid_data(
-    scheme: str, index: int, form: str, ts: float | None, now_s: float
-) -> dict[str, Any]:
-    data: dict[str, Any] = {"scheme": scheme, "matched_secret": index, "form": form}
-    if ts is not None:
-        data["age_s"] = round(now_s - ts, 3)
-    return data
-
-
-def _valid_findings(scheme: str, ts: float | None, now_s: float) -> list[Finding]:
-    return [ok_finding(_VALID[scheme], "", "", _valid_data(scheme, 0, "raw", ts, now_s))]
 
 
 def _accepted(
@@ -95,16 +78,13 @@ def _accepted(
     ts = parsed.timestamp
     timely = ts is None or not (is_milliseconds(ts) or abs(now_s - ts) > tolerance)
     if form == "raw" and index == 0 and timely and "x-webhook-signature" not in h:
-        # The common valid delivery: one ok finding, worded only if someone reads it.
-        return DeferredReport(
-            functools.partial(_valid_findings, scheme, ts, now_s), worst=Status.OK, title=TITLE
-        )
-    data = _valid_data(scheme, index, form, ts, now_s)
+        return deferred_valid(scheme, ts, now_s)  # the common valid delivery, worded on demand
     if form == "canonical":
+        data = valid_data(scheme, index, form, ts, now_s)
         summary = f"{scheme} signature valid over the canonical JSON (the raw body differs)"
         findings = [ok_finding(summary, _CANONICAL_DETAIL, _CANONICAL_FIX, data)]
     else:
-        findings = [ok_finding(_VALID[scheme], "", "", data)]
+        findings = [valid_finding(scheme, ts, now_s, index=index, form=form)]
     if index > 0:
         findings.append(rotation_finding(index, secrets))
     if not timely:
@@ -149,6 +129,9 @@ def verify(
     timestamp's age. Returns a Report whose ``webhooks.signature`` finding
     holds the verdict.
     """
+    fast = valid_delivery(body, headers, secret, scheme, tolerance, now)
+    if fast is not None:
+        return fast
     # Argument checks first, cheapest form first: verify() sits in receivers' hot paths.
     secrets = secret_list(secret)
     if scheme is not None and scheme not in SCHEMES:
