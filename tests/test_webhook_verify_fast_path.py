@@ -138,6 +138,7 @@ def test_verify_caches_stay_bounded_with_many_secrets() -> None:
     assert len(_schemes._forms_cache) <= _schemes._CACHE_LIMIT
     assert len(_schemes._key_cache) <= _schemes._CACHE_LIMIT + 1
     assert len(_schemes._hmac_cache) <= _schemes._CACHE_LIMIT + 1
+    assert len(_schemes._pads_cache) <= _schemes._CACHE_LIMIT + 1
 
 
 def test_clean_text_memos_are_bounded_and_dropped_when_a_secret_is_registered() -> None:
@@ -357,3 +358,19 @@ def test_a_secret_registered_again_after_the_registry_changed_is_masked_again() 
         assert secret in _redact.scrub(f"x {secret}")  # gone with the emptied registry
         _redact.register_secret(secret)  # must not be skipped as "already the newest"
         assert secret not in _redact.scrub(f"x {secret}")
+
+
+@pytest.mark.parametrize("key_length", [0, 1, 31, 32, 63, 64, 65, 100, 128, 200])
+def test_the_padded_key_states_give_hmac_sha256_exactly(key_length: int) -> None:
+    """RFC 2104 from two SHA-256 states equals the hmac module, short, block-sized and long keys."""
+    import hashlib
+    import hmac
+
+    key = bytes((i * 37 + 11) % 256 for i in range(key_length))
+    for message in (b"", b"m", BODY, bytes(range(256)) * 5):
+        inner_pad, outer_pad = _schemes.hmac_sha256_pads(key)
+        inner = inner_pad.copy()
+        inner.update(message)
+        outer = outer_pad.copy()
+        outer.update(inner.digest())
+        assert outer.digest() == hmac.new(key, message, hashlib.sha256).digest()

@@ -190,22 +190,37 @@ def keyed_hmac(key: bytes, algo: str = "sha256") -> Any:
     return base.copy()
 
 
-# Keyed HMAC-SHA256 states by (scheme, secret): the hot path's one lookup per request.
-_scheme_hmac_cache: dict[tuple[str, str | bytes], Any] = {}
+# HMAC-SHA256 (RFC 2104) is SHA-256 over the key padded with 0x36, then the message; then
+# SHA-256 over the key padded with 0x5c, then that digest. Python's own hmac module
+# computes it this way when OpenSSL's HMAC is unavailable. Copying the two SHA-256
+# states after the padded key is cheaper than copying an OpenSSL HMAC context.
+_SHA256_BLOCK = 64
+_INNER_PAD = bytes(x ^ 0x36 for x in range(256))
+_OUTER_PAD = bytes(x ^ 0x5C for x in range(256))
+# The two states by (scheme, secret): the hot path's one lookup per request.
+_pads_cache: dict[tuple[str, str | bytes], tuple[Any, Any]] = {}
 
 
-def scheme_hmac(scheme: str, secret: str | bytes) -> Any:
-    """A fresh HMAC-SHA256 state keyed as ``scheme`` derives its key from ``secret``.
+def hmac_sha256_pads(key: bytes) -> tuple[Any, Any]:
+    """The SHA-256 states after HMAC's inner and outer padded key blocks."""
+    if len(key) > _SHA256_BLOCK:
+        key = hashlib.sha256(key).digest()
+    block = key.ljust(_SHA256_BLOCK, b"\0")
+    return hashlib.sha256(block.translate(_INNER_PAD)), hashlib.sha256(block.translate(_OUTER_PAD))
+
+
+def scheme_pads(scheme: str, secret: str | bytes) -> tuple[Any, Any]:
+    """:func:`hmac_sha256_pads` of the key ``scheme`` derives from ``secret`` (copy before use).
 
     Raises SigningError as :func:`scheme_key` does.
     """
-    base = _scheme_hmac_cache.get((scheme, secret))
-    if base is None:
-        base = keyed_hmac(scheme_key(scheme, secret))
-        if len(_scheme_hmac_cache) > _CACHE_LIMIT:
-            _scheme_hmac_cache.clear()
-        _scheme_hmac_cache[(scheme, secret)] = base
-    return base.copy()
+    pads = _pads_cache.get((scheme, secret))
+    if pads is None:
+        pads = hmac_sha256_pads(scheme_key(scheme, secret))
+        if len(_pads_cache) > _CACHE_LIMIT:
+            _pads_cache.clear()
+        _pads_cache[(scheme, secret)] = pads
+    return pads
 
 
 def mac(key: bytes, message: bytes, algo: str = "sha256") -> bytes:

@@ -23,7 +23,7 @@ from typing import Any
 from svc_nb._report import DeferredReport, Finding, Status
 from svc_nb.webhooks._errors import SigningError
 from svc_nb.webhooks._headers import STANDARD_NAMES, detect_in, standard_common
-from svc_nb.webhooks._schemes import SCHEMES, remember_text, scheme_hmac
+from svc_nb.webhooks._schemes import SCHEMES, remember_text, scheme_pads
 from svc_nb.webhooks._verdicts import TITLE, is_milliseconds, ok_finding
 
 __all__ = ["deferred_valid", "valid_data", "valid_delivery", "valid_finding"]
@@ -112,16 +112,19 @@ def valid_delivery(
     else:
         return None
     try:
-        state = scheme_hmac(used, secret)
+        inner_pad, outer_pad = scheme_pads(used, secret)
     except SigningError:
         return None  # a Standard Webhooks secret that is not base64: explained there
+    inner = inner_pad.copy()
     if prefix:
-        state.update(prefix)
-    state.update(raw)
+        inner.update(prefix)
+    inner.update(raw)
+    outer = outer_pad.copy()
+    outer.update(inner.digest())
     if ts is None:
-        expected = state.hexdigest()  # svc-infra: lowercase hex
+        expected = outer.hexdigest()  # svc-infra: lowercase hex
     else:
-        expected = b2a_base64(state.digest(), newline=False).decode()
+        expected = b2a_base64(outer.digest(), newline=False).decode()
     if not (sig.isascii() and hmac.compare_digest(expected, sig)):
         return None
     if ts is not None and (is_milliseconds(ts) or abs(now_s - ts) > tolerance):
