@@ -9,18 +9,24 @@ document; messages go to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from svc_nb._cli_imports import running_only_svc_nb
 from svc_nb._validate import DEFAULT_TIMEOUT_S
 
 __all__ = ["add_doctor_parser"]
 
 EXIT_USAGE, EXIT_CANNOT_RUN = 2, 3
 FORMATS = ("text", "json", "junit")
+# Variables that make the doctor import the user's code into its own process: the service
+# section imports the app SVC_NB_APP names (env.rehearse imports it only in a child).
+USER_CODE_VARIABLES = ("SVC_NB_APP",)
 
 
 def _seconds(text: str) -> float:
@@ -156,8 +162,7 @@ def _emit(result: Any, fmt: str, found: Any = None, *, watching: bool = False) -
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from svc_nb._exceptions import ArgumentValueError
-    from svc_nb._runtime import run
-    from svc_nb.doctor import DoctorConfigError, Selection, doctor, load_config, schema_text
+    from svc_nb.doctor import DoctorConfigError, Selection, load_config, schema_text
 
     if args.print_schema:
         sys.stdout.write(schema_text())
@@ -182,6 +187,40 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     except DoctorConfigError as exc:
         print(f"svc-nb doctor: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
+    # Nothing but svc-nb runs here: its own process may decline more (see _cli_imports).
+    alone = running_only_svc_nb() if _only_svc_nb(environ) else contextlib.nullcontext()
+    with alone:
+        return _run(args, environ, config, fmt)
+
+
+def _only_svc_nb(environ: Mapping[str, str]) -> bool:
+    """Whether this run imports no user code and no check of it needs PyJWT's cryptography."""
+    if any((environ.get(name) or "").strip() for name in USER_CODE_VARIABLES):
+        return False
+    return not _secret_may_be_der(environ)
+
+
+def _secret_may_be_der(environ: Mapping[str, str]) -> bool:
+    """Whether the tokens check could judge this JWT secret differently without cryptography.
+
+    That check signs and verifies HS256 only: hashlib's HMAC, and ``PyJWK`` of an
+    ``oct`` key at most. Its one step that asks cryptography is PyJWT refusing a
+    DER public key or certificate as the secret (``HMACAlgorithm._is_der_key``).
+    Every DER key or certificate holds an INTEGER (0x02) or BIT STRING (0x03) tag
+    byte, which UTF-8 writes only for U+0002 / U+0003: a secret with no control
+    character can be neither. (Read here, not in svc_nb.tokens: ``--only db``
+    loads no tokens module.)
+    """
+    from svc_nb.env._read import resolve_jwt_secret
+
+    resolved = resolve_jwt_secret(environ)
+    return resolved is not None and any(char < " " for char in resolved.value)
+
+
+def _run(args: argparse.Namespace, environ: dict[str, str], config: Any, fmt: str) -> int:
+    """Run the checks once (or every --watch seconds) and print them; the exit status."""
+    from svc_nb._runtime import run
+    from svc_nb.doctor import doctor
 
     def run_once() -> Any:
         return run(

@@ -1,8 +1,10 @@
 """What ``svc-nb doctor`` loads: only the modules its checks use, no optional extras of its libraries.
 
 The doctor's own process declines the optional imports redis-py, httpcore and
-httpx try while they load (svc_nb._cli_imports); ``import svc_nb`` and every
-other process keep them. Section packages load their modules on first use.
+httpx try while they load (svc_nb._cli_imports), and PyJWT's cryptography when
+it imports no user code; ``import svc_nb`` and every other process keep them.
+An environment of AUTH_* string fields is judged without pydantic. Section
+packages load their modules on first use.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def _python(code: str, env: dict[str, str] | None = None, cwd: Path | None = Non
 
 _DOCTOR_RUN = """
 import contextlib, io, json, runpy, sys
-sys.argv = ["svc-nb", "doctor", "--json"]
+sys.argv = ["svc-nb", "doctor", "--json", *%r]
 out = io.StringIO()
 with contextlib.redirect_stdout(out):
     try:
@@ -75,20 +77,30 @@ with contextlib.redirect_stdout(out):
     except SystemExit as exc:
         code = exc.code
 loaded = [m for m in %r if m in sys.modules]
+modules = sorted(sys.modules)
+jwt_algorithms = sys.modules.get("jwt.algorithms")
 import redis.observability.providers as providers, httpcore._synchronization as sync
+findings = json.loads(out.getvalue())["findings"]
 print(json.dumps({
     "exit": code,
-    "findings": {f["check"]: f["status"] for f in json.loads(out.getvalue())["findings"]},
+    "findings": {f["check"]: f["status"] for f in findings},
+    "summaries": {f["check"]: f["summary"] for f in findings},
     "loaded": loaded,
-    "modules": sorted(sys.modules),
+    "modules": modules,
+    "jwt_has_crypto": None if jwt_algorithms is None else jwt_algorithms.has_crypto,
     "otel_available": providers.OTEL_AVAILABLE,
     "trio": sync.trio is not None,
     "finders": [type(f).__name__ for f in sys.meta_path],
 }))
 """
+# The benchmark's environment beyond the services: one JWT secret (40 characters), local.
+_BENCH_AUTH = {"AUTH_JWT__SECRET": "0123456789abcdef0123456789abcdef01234567", "APP_ENV": "local"}
+_PYJWT_CRYPTO = ("cryptography.hazmat.bindings._rust", "cryptography.x509")
 
 
-def _doctor_run(tmp_path: Path) -> dict[str, Any]:
+def _doctor_run(
+    tmp_path: Path, extra: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """A whole ``python -m svc_nb doctor --json`` against healthy services, and what it loaded."""
     from svc_nb.webhooks import Receiver
 
@@ -98,12 +110,17 @@ def _doctor_run(tmp_path: Path) -> dict[str, Any]:
                 "REDIS_URL": LOCAL_REDIS_URL,
                 "SQL_URL": LOCAL_PG_URL,
                 "SVC_NB_WEBHOOK_URL": receiver.url,
+                **(extra or {}),
             }
         )
         report: dict[str, Any] = json.loads(
-            _python(_DOCTOR_RUN % (_OPTIONAL,), env=env, cwd=tmp_path)
+            _python(_DOCTOR_RUN % (args, _OPTIONAL), env=env, cwd=tmp_path)
         )
     return report
+
+
+def _pydantic_loaded(modules: list[str]) -> list[str]:
+    return [m for m in modules if m.partition(".")[0] in ("pydantic", "pydantic_settings")]
 
 
 @needs_otel_sdk
@@ -173,6 +190,201 @@ def test_cli_main_called_with_arguments_declines_nothing() -> None:
     assert _python(code) == "0"
 
 
+def test_the_benchmark_doctor_loads_neither_pyjwts_cryptography_nor_pydantic(
+    tmp_path: Path,
+) -> None:
+    from svc_nb.tokens._secret_check import secret_check
+
+    report = _doctor_run(tmp_path, _BENCH_AUTH)
+    modules = report["modules"]
+    assert [m for m in _PYJWT_CRYPTO if m in modules] == []
+    assert report["jwt_has_crypto"] is False  # PyJWT loaded, HS256 only
+    assert _pydantic_loaded(modules) == []
+    # The same verdicts as with cryptography: this process's PyJWT has it.
+    import jwt
+
+    assert jwt.algorithms.has_crypto
+    expected = secret_check(_BENCH_AUTH, 5.0)[0]
+    assert report["findings"]["tokens.secret"] == expected.status.value == "ok"
+    assert report["summaries"]["tokens.secret"] == expected.summary
+    assert report["findings"]["env.auth_settings"] == "ok"
+    assert report["findings"]["env.jwt_secret"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("extra", "args"),
+    [({}, ("--app", "user_app:app")), ({"SVC_NB_APP": "user_app:app"}, ())],
+    ids=["--app", "SVC_NB_APP"],
+)
+def test_a_doctor_that_imports_the_users_app_keeps_pyjwts_cryptography(
+    tmp_path: Path, extra: dict[str, str], args: tuple[str, ...]
+) -> None:
+    # The app signs its own tokens with RS256: importing it fails if PyJWT has no cryptography.
+    _write(
+        tmp_path,
+        "user_app.py",
+        """
+        import jwt
+
+        RS256 = jwt.get_algorithm_by_name("RS256")
+
+        async def app(scope, receive, send):
+            if scope["type"] == "lifespan":
+                while True:
+                    message = await receive()
+                    if message["type"] == "lifespan.startup":
+                        await send({"type": "lifespan.startup.complete"})
+                    elif message["type"] == "lifespan.shutdown":
+                        await send({"type": "lifespan.shutdown.complete"})
+                        return
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+        """,
+    )
+    # env.rehearse starts the app in a child process of its own: not what is tested here.
+    report = _doctor_run(tmp_path, {**_BENCH_AUTH, **extra}, (*args, "--skip", "env.rehearse"))
+    modules = report["modules"]
+    assert "user_app" in modules, report["summaries"]  # imported, RS256 and all
+    assert report["jwt_has_crypto"] is True
+    assert [m for m in _PYJWT_CRYPTO if m in modules] == list(_PYJWT_CRYPTO)
+    assert report["findings"]["tokens.secret"] == "ok"
+
+
+def test_pyjwt_keeps_cryptography_outside_the_doctors_own_process() -> None:
+    plain = "import json, svc_nb, jwt\nprint(json.dumps(jwt.algorithms.has_crypto))"
+    assert json.loads(_python(plain)) is True
+    # svc_nb.cli.main([...]) called from someone's own process runs the tokens check too.
+    called = textwrap.dedent(
+        """
+        import contextlib, io, json
+        import svc_nb.cli
+        with contextlib.redirect_stdout(io.StringIO()):
+            svc_nb.cli.main(["doctor", "--json", "--only", "tokens"])
+        import jwt
+        print(json.dumps(jwt.algorithms.has_crypto))
+        """
+    )
+    assert json.loads(_python(called, env=_clean_env(_BENCH_AUTH))) is True
+
+
+@pytest.mark.parametrize(("name", "value"), [("AUTH_SMTP_PORT", "abc"), ("AUTH_JWT", "{")])
+def test_a_bad_auth_value_still_goes_through_svc_infras_model(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    report = _doctor_run(tmp_path, {**_BENCH_AUTH, name: value}, ("--only", "env"))
+    assert report["findings"]["env.auth_settings"] == "fail"
+    assert name in report["summaries"]["env.auth_settings"]
+    assert _pydantic_loaded(report["modules"]) != []
+
+
+# --------------------------------------------------------------------------- is declining PyJWT's cryptography safe?
+
+_ROUND_TRIPS = """
+import json, sys
+if sys.argv[1] == "declined":
+    from svc_nb._cli_imports import declining_optional_imports, running_only_svc_nb
+    with declining_optional_imports(), running_only_svc_nb():
+        import jwt
+import jwt
+from svc_nb._cli_doctor import _only_svc_nb
+from svc_nb.tokens._secret_check import secret_check
+out = []
+for secret in json.load(sys.stdin):
+    env = {"AUTH_JWT__SECRET": secret}
+    try:
+        found = [f.to_dict() for f in secret_check(env, 2.0)]
+    except Exception as exc:
+        found = type(exc).__name__
+    out.append([_only_svc_nb(env), found])
+print(json.dumps([jwt.algorithms.has_crypto, out]))
+"""
+
+
+def _round_trips(mode: str, secrets: list[str]) -> tuple[bool, list[Any]]:
+    done = subprocess.run(
+        [sys.executable, "-c", _ROUND_TRIPS, mode],
+        input=json.dumps(secrets),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_clean_env({}),
+    )
+    assert done.returncode == 0, done.stderr
+    has_crypto, results = json.loads(done.stdout.strip().splitlines()[-1])
+    return has_crypto, results
+
+
+def _key_shaped_secrets() -> dict[str, str]:
+    """Secrets people paste, in every shape the tokens check reads a key from."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+        PublicFormat,
+    )
+    from jwt.algorithms import ECAlgorithm
+
+    from tests._support import closed_port
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    public = private.public_key()
+    oct_jwk = {"kty": "oct", "k": base64.urlsafe_b64encode(b"k" * 32).decode().rstrip("=")}
+    ec_jwk = json.loads(ECAlgorithm.to_jwk(public))
+    ssh = ed25519.Ed25519PrivateKey.generate().public_key()
+    return {
+        "hex": _BENCH_AUTH["AUTH_JWT__SECRET"],
+        "short": "short",
+        "blank": "   ",
+        "unicode": "пароль-秘密-\U0001f511-0123456789abcdef",
+        "pem_public": public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode(),
+        "pem_private": private.private_bytes(
+            Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+        ).decode(),
+        "ssh_public": ssh.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode(),
+        "jwk_oct": json.dumps(oct_jwk),
+        "jwk_ec": json.dumps(ec_jwk),
+        "jwks": json.dumps({"keys": [oct_jwk, ec_jwk]}),
+        "jwks_url": f"http://127.0.0.1:{closed_port()}/.well-known/jwks.json",
+    }
+
+
+# An Ed25519 public key, DER (SubjectPublicKeyInfo), whose 32 key bytes are all "A": ASCII.
+_DER_SECRET = bytes.fromhex("302a300506032b6570032100").decode("ascii") + "A" * 32
+
+
+def test_the_tokens_check_judges_alike_without_pyjwts_cryptography() -> None:
+    shapes = _key_shaped_secrets()
+    secrets = [*shapes.values(), _DER_SECRET]
+    with_crypto, kept = _round_trips("kept", secrets)
+    without, declined = _round_trips("declined", secrets)
+    assert (with_crypto, without) == (True, False)
+    for name, one, other in zip([*shapes, "der"], kept, declined, strict=True):
+        if name == "der":
+            continue
+        assert one == other, name
+        # The doctor declines for each of them but a PEM (line breaks are control characters).
+        assert one[0] is not name.startswith("pem_"), name
+    # Only PyJWT's cryptography refuses a DER public key as an HMAC secret; the doctor
+    # sees the control characters (U+0002 / U+0003 tags) and keeps it for that secret.
+    der_kept, der_declined = kept[-1], declined[-1]
+    assert der_kept[0] is der_declined[0] is False
+    assert der_kept[1] == "InvalidKeyError" and der_declined[1] != der_kept[1]
+
+
+def test_the_doctor_declines_only_without_user_code_or_a_key_shaped_secret() -> None:
+    from svc_nb._cli_doctor import _only_svc_nb
+
+    assert _only_svc_nb(_BENCH_AUTH) is True
+    assert _only_svc_nb({}) is True  # no secret: the tokens check never loads PyJWT
+    assert _only_svc_nb({**_BENCH_AUTH, "SVC_NB_APP": "pkg.main:app"}) is False
+    assert _only_svc_nb({**_BENCH_AUTH, "SVC_NB_APP": "  "}) is True  # names no app
+    assert _only_svc_nb({"AUTH_JWT__SECRET": _DER_SECRET}) is False
+    assert _only_svc_nb({"JWT_SECRET": "tab\tinside-a-secret-0123456789abcdef"}) is False
+
+
 # --------------------------------------------------------------------------- the finder itself
 
 
@@ -213,6 +425,57 @@ def test_the_finder_refuses_only_the_listed_library_while_it_loads(
         sys.modules.pop("opt_extra")
         assert importlib.import_module("other_user").HAVE is True  # another importer: allowed
     assert sys.meta_path == before
+
+
+def _forget(*names: str) -> None:
+    """Unload modules, and the attribute their parent package holds for them."""
+    for name in names:
+        sys.modules.pop(name, None)
+        parent, _, child = name.rpartition(".")
+        if parent in sys.modules and hasattr(sys.modules[parent], child):
+            delattr(sys.modules[parent], child)
+
+
+def test_the_second_table_is_declined_only_while_only_svc_nb_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "opt_pkg"
+    package.mkdir()
+    _write(package, "__init__.py", "")
+    _write(package, "sub.py", "VALUE = 1\n")
+    # As PyJWT: `from package import submodule`, catching only ModuleNotFoundError.
+    _write(
+        tmp_path,
+        "lib_from.py",
+        """
+        try:
+            from opt_pkg import sub
+            HAVE = True
+        except ModuleNotFoundError:
+            HAVE = False
+        """,
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(_cli_imports, "REFUSED_WITHOUT_USER_CODE", {"opt_pkg": ("lib_from",)})
+    for name in ("opt_pkg", "opt_pkg.sub", "lib_from"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    # The package itself is already loaded (redis-py imports cryptography): only its
+    # submodule is refused, and `from opt_pkg import sub` must still see ModuleNotFoundError.
+    importlib.import_module("opt_pkg")
+
+    def have() -> bool:
+        _forget("opt_pkg.sub", "lib_from")
+        return bool(importlib.import_module("lib_from").HAVE)
+
+    with _cli_imports.running_only_svc_nb():
+        assert have() is True  # no svc-nb finder (a caller's process): nothing declined
+    with _cli_imports.declining_optional_imports():
+        assert have() is True  # svc-nb's process, the first table only
+        with _cli_imports.running_only_svc_nb():
+            assert have() is False
+            assert "opt_pkg.sub" not in sys.modules
+        assert have() is True  # the block is over
+    _forget("opt_pkg.sub", "lib_from")
 
 
 # --------------------------------------------------------------------------- lazy section packages

@@ -29,6 +29,7 @@ from svc_nb.env import (
     EnvCause,
     EnvFileError,
     _auth,
+    _secrets,
     app_environment,
     check_env,
     check_event_loop,
@@ -1032,12 +1033,20 @@ def auth_oracle(tmp_path_factory: pytest.TempPathFactory) -> list[str | None]:
     return verdicts
 
 
-def test_auth_settings_model_agrees_with_svc_infra(auth_oracle: list[str | None]) -> None:
+@pytest.mark.parametrize("fast_path", [True, False], ids=["string-fields-known", "model-only"])
+def test_auth_settings_model_agrees_with_svc_infra(
+    auth_oracle: list[str | None], fast_path: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not fast_path:  # an unproved svc-infra version: every environment goes to the model
+        monkeypatch.setattr(_auth, "_PROVED_VERSIONS", frozenset())
+    _secrets._auth_cached.cache_clear()
     for env, verdict in zip(_AUTH_CORPUS, auth_oracle, strict=True):
         checked = _auth.check_auth_settings(env)
         assert not env or checked.rule.startswith("svc-infra "), checked.rule
+        assert fast_path or not env or checked.rule.endswith("AuthSettings model"), checked.rule
         assert bool(checked.problems) is (verdict is not None), (env, verdict, checked.problems)
         assert _svc_nb_says_import_fails(env) is (verdict is not None), (env, verdict)
+    _secrets._auth_cached.cache_clear()
 
 
 def test_auth_settings_table_agrees_with_svc_infra(
@@ -1045,10 +1054,63 @@ def test_auth_settings_table_agrees_with_svc_infra(
 ) -> None:
     """Without svc-infra installed, the table of its fields gives the same verdicts."""
     monkeypatch.setattr(_auth._AUTH_MODEL, "load", lambda: None)
+    monkeypatch.setattr(_auth, "_proved_version", lambda: None)  # no svc-infra: no version
     for env, verdict in zip(_AUTH_CORPUS, auth_oracle, strict=True):
         checked = _auth.check_auth_settings(env)
         assert not env or checked.rule.startswith("svc_nb's table"), checked.rule
         assert bool(checked.problems) is (verdict is not None), (env, verdict, checked.problems)
+
+
+_STRING_FIELDS_ONLY = {"AUTH_JWT__SECRET": STRONG, "AUTH_SMTP_HOST": "smtp.example.com"}
+
+
+@needs_svc_infra
+@pytest.mark.parametrize("unproved", ["other-version", "no-settings-file"])
+def test_string_fields_skip_the_model_only_for_a_proved_svc_infra(
+    unproved: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = _auth.check_auth_settings(_STRING_FIELDS_ONLY)
+    assert fast.rule.startswith("svc-infra ")
+    assert fast.rule.endswith(
+        "'s AuthSettings: string fields, any value loads (proved against its model)"
+    )
+    if unproved == "other-version":
+        monkeypatch.setattr(_auth, "_PROVED_VERSIONS", frozenset({"1.22.1", "1.23.0"}))
+    else:  # metadata says svc-infra, but its settings file is not there: claim nothing
+        monkeypatch.setattr(_auth, "svc_infra_file", lambda *parts: None)
+    model = _auth.check_auth_settings(_STRING_FIELDS_ONLY)
+    assert model.rule.endswith("'s AuthSettings model"), model.rule
+    assert (fast.variables, fast.problems) == (model.variables, model.problems)
+    assert fast.variables == tuple(_STRING_FIELDS_ONLY) and fast.problems == ()
+
+
+@needs_svc_infra
+@pytest.mark.parametrize(
+    ("bad", "expected"),
+    [
+        (
+            {"AUTH_SMTP_PORT": "abc"},
+            [("AUTH_SMTP_PORT", "smtp_port", "invalid", "valid integer")],
+        ),
+        ({"AUTH_JWT": "{"}, [("AUTH_JWT", "jwt", "invalid", "valid dictionary")]),
+    ],
+    ids=["smtp-port-abc", "auth-jwt-brace"],
+)
+def test_a_bad_auth_value_beside_string_fields_is_judged_by_the_model(
+    bad: dict[str, str], expected: list[tuple[str, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {**_STRING_FIELDS_ONLY, **bad}
+    checked = _auth.check_auth_settings(env)
+    assert checked.rule.endswith("'s AuthSettings model"), checked.rule
+    found = [(p.variable, p.field, p.kind) for p in checked.problems]
+    assert found == [e[:3] for e in expected]
+    assert all(e[3] in p.message for p, e in zip(checked.problems, expected, strict=True))
+    monkeypatch.setattr(_auth, "_PROVED_VERSIONS", frozenset())  # the model alone, as before
+    assert _auth.check_auth_settings(env) == checked
+    _secrets._auth_cached.cache_clear()
+    finding = check_env(env)["env.auth_settings"]
+    assert finding.status is Status.FAIL and finding.cause == "auth_setting_invalid"
+    assert next(iter(bad)) in finding.summary
 
 
 def test_problem_messages_never_repeat_the_value() -> None:

@@ -10,17 +10,24 @@ load from the process environment) and a subclass validates a given mapping
 instead of ``os.environ``. Without svc-infra, a table of the 1.22 fields and
 pydantic's parsing rules decides. Each field is validated on its own, so every
 bad variable is named, not just the first.
+
+Most environments set only string fields (``AUTH_JWT__SECRET``, client ids):
+building the model (pydantic, pydantic-settings: about 100 ms) cannot reject
+those. For an svc-infra version whose string fields were proved against its
+own model (tests/fidelity/test_auth_fast_path.py), such an environment is
+judged without it.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from svc_nb.env._read import json_depth_exceeds, load_json
-from svc_nb.env._svc_infra_model import LoadedModel, SvcInfraModel
+from svc_nb.env._svc_infra_model import LoadedModel, SvcInfraModel, svc_infra_file
 
 __all__ = ["AuthCheck", "SettingProblem", "check_auth_settings", "pydantic_int"]
 
@@ -301,6 +308,75 @@ def _json_culprit(field: str, group: list[tuple[str, str]]) -> str:
     return group[0][0]
 
 
+# -- fields any string loads into -----------------------------------------------------
+
+# The svc-infra versions _ANY_STRING_FIELDS was proved for, each against its own model.
+_PROVED_VERSIONS = frozenset({"1.22.2"})
+# AUTH_<name> (lower case) whose field takes any string: str, str | None, SecretStr | None,
+# AnyHttpUrl | str; and jwt__secret (SecretStr), the jwt block's one required key.
+_ANY_STRING_FIELDS = frozenset(
+    {
+        "mfa_issuer",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+        "smtp_from",
+        "google_client_id",
+        "google_client_secret",
+        "github_client_id",
+        "github_client_secret",
+        "ms_client_id",
+        "ms_client_secret",
+        "ms_tenant",
+        "li_client_id",
+        "li_client_secret",
+        "post_login_redirect",
+        "redirect_allow_hosts_raw",
+        "session_cookie_name",
+        "auth_cookie_name",
+        "session_cookie_samesite",
+        "session_cookie_domain",
+        "jwt__secret",
+    }
+)
+
+
+def _proved_version() -> str | None:
+    """The installed svc-infra's version, if _ANY_STRING_FIELDS was proved for it.
+
+    Package metadata and a file lookup only: nothing imports pydantic.
+    """
+    if svc_infra_file(*_SETTINGS_FILE) is None:
+        return None
+    try:
+        version = importlib.metadata.version("svc-infra")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return version if version in _PROVED_VERSIONS else None
+
+
+def _any_string_check(env: Mapping[str, str]) -> AuthCheck | None:
+    """The verdict when every AUTH_* variable feeds a field any string loads into, else None.
+
+    Each name feeds its own field: two spellings of one name (read case-insensitively,
+    one value wins) or AUTH_JWT beside AUTH_JWT__SECRET go to the model, as does
+    any other name. AUTH_JWT__SECRET alone makes a jwt block with every other key
+    defaulted.
+    """
+    names = tuple(name for name in env if name[: len(_PREFIX)].lower() == _PREFIX)
+    fields = [name[len(_PREFIX) :].lower() for name in names]
+    if len(set(fields)) != len(fields) or not _ANY_STRING_FIELDS.issuperset(fields):
+        return None
+    version = _proved_version()
+    if version is None:
+        return None
+    rule = (
+        f"svc-infra {version}'s AuthSettings: string fields, any value loads "
+        "(proved against its model)"
+    )
+    return AuthCheck(names, (), rule)
+
+
 # -- entry point --------------------------------------------------------------------
 
 
@@ -321,6 +397,9 @@ def check_auth_settings(env: Mapping[str, str]) -> AuthCheck:
     """The AUTH_* variables of ``env`` svc-infra's AuthSettings reads, and what it rejects."""
     if not any(name[:5].lower() == _PREFIX for name in env):
         return AuthCheck((), (), "no AUTH_* variable")  # nothing to load: pydantic stays unimported
+    known = _any_string_check(env)
+    if known is not None:
+        return known  # the model could not reject any of it: pydantic stays unimported
     model = _AUTH_MODEL.load()
     fields = frozenset(_FIELDS) if model is None else frozenset(model.settings.model_fields)
     groups = _groups(env, fields)
