@@ -245,6 +245,15 @@ def test_the_valid_delivery_report_reads_the_same_when_deferred() -> None:
 _STD_HEADERS = sign(BODY, STD_SECRET, scheme="standard", timestamp=NOW, msg_id="m1")
 _SVC_HEADERS = sign(BODY, PLAIN_SECRET, scheme="svc-infra")
 _SVC_SIG = _SVC_HEADERS["X-Signature"]
+_ASGI_EXTRA = {
+    "host": "receiver.local",
+    "user-agent": "python-httpx/0.28.1",
+    "content-type": "application/json",
+    "content-length": "7",
+    "accept": "*/*",
+    "accept-encoding": "gzip, deflate",
+    "connection": "keep-alive",
+}
 
 
 def _case(headers: Any, secret: Any = PLAIN_SECRET, **kwargs: Any) -> dict[str, Any]:
@@ -256,6 +265,21 @@ _EQUIVALENCE = [
     ("svc-infra as sign() spells it", _case(_SVC_HEADERS), True),
     ("svc-infra lower-case names", _case({k.lower(): v for k, v in _SVC_HEADERS.items()}), True),
     ("svc-infra named explicitly", _case(_SVC_HEADERS, scheme="svc-infra"), True),
+    (
+        "as an ASGI server hands them over (lower-case, more headers)",
+        _case({**{k.lower(): v for k, v in _SVC_HEADERS.items()}, **_ASGI_EXTRA}),
+        True,
+    ),
+    (
+        "a name with a non-ASCII capital",
+        _case({**_SVC_HEADERS, "x-sİgnature": "0" * 64}),
+        True,
+    ),
+    (
+        "standard with lower-case extra headers",
+        _case({**_STD_HEADERS, **_ASGI_EXTRA}, STD_SECRET),
+        True,
+    ),
     ("svc-infra signature padded", _case({"X-Signature": f"  {_SVC_SIG} "}), True),
     ("standard", _case(_STD_HEADERS, STD_SECRET), True),
     ("standard, now=None", _case("fresh", STD_SECRET, now=None), True),
@@ -374,3 +398,20 @@ def test_the_padded_key_states_give_hmac_sha256_exactly(key_length: int) -> None
         outer = outer_pad.copy()
         outer.update(inner.digest())
         assert outer.digest() == hmac.new(key, message, hashlib.sha256).digest()
+
+
+def test_a_name_islower_accepts_is_its_own_lower_case_form() -> None:
+    """The premise of verify's shortcut for lower-case header names, on this Python's Unicode.
+
+    A dict whose joined names pass ``islower()`` is taken as its own lower-cased
+    form; that holds only if no character ``islower()`` lets through (lower-case or
+    uncased, beside a lower-case letter) changes under ``lower()``.
+    """
+    import sys
+
+    changed = [
+        hex(code)
+        for code in range(sys.maxunicode + 1)
+        if ("a" + chr(code)).islower() and chr(code).lower() != chr(code)
+    ]
+    assert changed == []

@@ -28,6 +28,7 @@ from svc_nb.webhooks._verdicts import TITLE, is_milliseconds, ok_finding
 
 __all__ = ["deferred_valid", "valid_data", "valid_delivery", "valid_finding"]
 
+_INF = math.inf
 # The ok summaries, built once.
 _VALID = {name: f"{name} signature valid" for name in SCHEMES}
 
@@ -59,15 +60,25 @@ class _ValidDelivery(DeferredReport):
 
     # svc_nb's own fixed title, no user text in it: nothing for the title setter to scrub.
     _title = TITLE
+    _worst = Status.OK
 
     def __init__(self, scheme: str, ts: float | None, now_s: float) -> None:
-        self._worst = Status.OK
         self._build = functools.partial(valid_findings, scheme, ts, now_s)
 
 
 def deferred_valid(scheme: str, ts: float | None, now_s: float) -> DeferredReport:
     """The report of a delivery signed with the first secret over the raw body, on time."""
     return _ValidDelivery(scheme, ts, now_s)
+
+
+def _signature(h: dict[Any, Any], scheme: str) -> tuple[str, bytes, float | None, str] | None:
+    """(signature, signed prefix, timestamp, its text) when the headers take the common form."""
+    if scheme == "svc-infra":
+        sig = h.get("x-signature")
+        return (sig.strip(), b"", None, "") if type(sig) is str else None
+    if scheme == "standard" and "webhook-signature" in h:
+        return standard_common(h, STANDARD_NAMES)
+    return None
 
 
 def valid_delivery(
@@ -80,37 +91,32 @@ def valid_delivery(
         and secret
         and type(headers) is dict
         and type(tolerance) in (int, float)
-        and 0 <= tolerance < math.inf
+        and 0 <= tolerance < _INF
     ):
         return None
     if now is None:
         now_s = time.time()
-    elif type(now) is float and -math.inf < now < math.inf:
+    elif type(now) is float and -_INF < now < _INF:
         now_s = now
     else:
         return None  # datetimes, ints, bad values: the general path reads and checks them
     remember_text(secret)
     try:
-        # lower_headers' fast case, without its pass over every value: only the values
-        # read below matter here, and each is checked to be str where it is read.
-        h = {str.lower(k): v for k, v in headers.items()}
-    except TypeError:  # bytes names
+        # Headers with lower-case names, as lower_headers reads a dict. ASGI servers hand
+        # them over lower-case (dict(request.headers) in Starlette): such a dict is its own
+        # lower-cased form, seen in one pass over the joined names (every character that
+        # islower() accepts is its own lower(); a test checks it on this Python's Unicode
+        # tables). Values are not converted: each one read is checked to be str there.
+        h = headers if "".join(headers).islower() else {str.lower(k): v for k, v in headers.items()}
+    except TypeError:  # bytes names: the general path reads them
         return None
     if "x-webhook-signature" in h:
         return None  # the guide's header gets its own finding
     used = scheme or detect_in(h)
-    if used == "svc-infra":
-        sig, prefix, ts = h.get("x-signature"), b"", None
-        if type(sig) is not str:
-            return None
-        sig = sig.strip()
-    elif used == "standard" and "webhook-signature" in h:
-        common = standard_common(h, STANDARD_NAMES)
-        if common is None:
-            return None
-        sig, prefix, ts, _ = common
-    else:
+    found = None if used is None else _signature(h, used)
+    if used is None or found is None:
         return None
+    sig, prefix, ts, _ = found
     try:
         inner_pad, outer_pad = scheme_pads(used, secret)
     except SigningError:
@@ -129,4 +135,4 @@ def valid_delivery(
         return None
     if ts is not None and (is_milliseconds(ts) or abs(now_s - ts) > tolerance):
         return None
-    return deferred_valid(used, ts, now_s)
+    return _ValidDelivery(used, ts, now_s)
