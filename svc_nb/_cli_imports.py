@@ -4,9 +4,10 @@ Some libraries the checks use try, while they load, to import an optional
 package they do not need for what svc-nb asks of them, and fall back cleanly
 when it is missing:
 
-- redis-py 8 tries the OpenTelemetry *SDK* (``redis/observability/providers.py``);
-  it keeps the class only for a type hint, and imports the SDK again, inside a
-  function, if its metrics are ever switched on;
+- redis-py 8 tries the OpenTelemetry *SDK* (``redis/observability/providers.py``)
+  for a type hint and a flag nothing else reads; the code that uses the SDK
+  (``redis/observability/config.py``) imports it inside a function, when
+  metrics are configured;
 - httpcore tries trio, used only when running under trio (svc-nb runs asyncio);
 - httpx tries its own command line (click, rich, pygments) for ``httpx.main``.
 

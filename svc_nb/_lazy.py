@@ -8,7 +8,14 @@ imports a module when one of its names is first used (or a check runs).
 Where each name lives is written once: in the package's ``if TYPE_CHECKING:``
 imports, which type checkers and editors read too. :func:`exports` reads
 that block (the first time a lazy name is asked for), keeping the names the
-package lists in ``__all__``.
+package lists in ``__all__``. A package takes its ``__getattr__`` and
+``__dir__`` from :func:`lazy_package`::
+
+    __getattr__, __dir__ = lazy_package(__name__)
+
+Type checkers read the ``TYPE_CHECKING`` imports for the public names, so the
+assignment changes nothing they see; ``from package import name`` and
+``hasattr`` go through ``__getattr__`` as for a ``def``.
 """
 
 from __future__ import annotations
@@ -17,10 +24,11 @@ import ast
 import functools
 import importlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["exports", "load_export"]
+__all__ = ["exports", "lazy_package", "load_export"]
 
 
 def _is_type_checking(node: ast.stmt) -> bool:
@@ -31,12 +39,29 @@ def _is_type_checking(node: ast.stmt) -> bool:
     )
 
 
+def _source(module: Any) -> str:
+    """The package's ``__init__`` source, through its loader (a zip import too)."""
+    loader = getattr(module.__spec__, "loader", None)
+    get_source = getattr(loader, "get_source", None)
+    text = get_source(module.__name__) if get_source is not None else None
+    if text is None:
+        file = str(getattr(module, "__file__", "") or "")
+        if not file.endswith(".py"):  # a sourceless (.pyc-only) install: nothing to read
+            raise ImportError(
+                f"{module.__name__} finds its public names in its __init__.py source, which "
+                "this installation does not include; reinstall svc-nb from its wheel",
+                name=module.__name__,
+            )
+        text = Path(file).read_text(encoding="utf-8")
+    return str(text)
+
+
 @functools.cache
 def exports(package: str) -> dict[str, str]:
     """Public name -> ``"_module"`` (or ``"_module:attr"`` when renamed) for ``package``."""
     module = sys.modules[package]
     public = set(getattr(module, "__all__", ()))
-    tree = ast.parse(Path(str(module.__file__)).read_text(encoding="utf-8"))
+    tree = ast.parse(_source(module), filename=str(module.__file__))
     where: dict[str, str] = {}
     prefix = package + "."
     for block in filter(_is_type_checking, tree.body):
@@ -65,3 +90,16 @@ def load_export(package: str, name: str) -> Any:
     # Later look-ups find the attribute itself and never come back here.
     setattr(sys.modules[package], name, value)
     return value
+
+
+def lazy_package(package: str) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """``__getattr__`` and ``__dir__`` for ``package``, whose public names load on first use."""
+
+    def __getattr__(name: str) -> Any:
+        return load_export(package, name)
+
+    def __dir__() -> list[str]:
+        module = sys.modules[package]
+        return sorted(set(vars(module)) | set(getattr(module, "__all__", ())))
+
+    return __getattr__, __dir__

@@ -127,12 +127,17 @@ def register_secret(*secrets: str | bytes | None) -> None:
     # manager protocol alone would cost more than the lookups.
     _registry_lock.acquire()
     try:
+        lasting = True  # every secret is immutable and compares by value
         for secret in secrets:
             if type(secret) is str and secret in _secrets:
                 _secrets.move_to_end(secret)  # still the newest: not the next one evicted
             else:
+                kind = type(secret)
+                lasting = lasting and (kind is str or kind is bytes or secret is None)
                 _add_secret(secret)
-        _state["newest"] = secrets
+        # A bytearray changed in place would compare equal to the one kept here, and
+        # its new contents would never be registered: such a call is not remembered.
+        _state["newest"] = secrets if lasting else None
     finally:
         _registry_lock.release()
 

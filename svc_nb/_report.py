@@ -210,6 +210,11 @@ def _jsonable(value: Any) -> Any:
     return scrub(str(value))
 
 
+def _title_text(value: Any) -> str:
+    # Titles are user text shown in every view: scrubbed like a finding's summary.
+    return scrub(value if isinstance(value, str) else str(value))
+
+
 def _use_colour() -> bool:
     if os.environ.get("NO_COLOR"):
         return False
@@ -238,8 +243,7 @@ class Report(ReprMixin):
 
     @title.setter
     def title(self, value: str) -> None:
-        # Titles are user text shown in every view: scrubbed like a finding's summary.
-        self._title = scrub(value if isinstance(value, str) else str(value))
+        self._title = _title_text(value)
 
     # -- collection behaviour -------------------------------------------------
     @property
@@ -451,6 +455,23 @@ class DeferredReport(Report):
     def _findings(self, value: tuple[Finding, ...]) -> None:
         self._built = tuple(value)
         self._build = None
+
+    # Scrubbed when read, as the findings are scrubbed when built: a secret registered
+    # in between is masked in both. A subclass may keep a fixed title in a class
+    # attribute (no setter call per report); it is scrubbed here all the same.
+    @property
+    def title(self) -> str:
+        return scrub(self._title)
+
+    @title.setter
+    def title(self, value: str) -> None:
+        self._title = _title_text(value)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Copied or pickled as built, never with the builder: it holds the raw inputs
+        # (a token's key material, for one) that only the built findings show scrubbed.
+        built = self._findings
+        return {**vars(self), "_built": built, "_build": None}
 
     @property
     def worst(self) -> Status:

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -412,3 +415,71 @@ def changed_env(base: Mapping[str, str], changes: Mapping[str, str | None]) -> d
         else:
             env[name] = value
     return env
+
+
+# Children import svc_nb from this checkout, whatever svc_nb is installed (and whatever their cwd).
+_CHECKOUT = str(ROOT)
+
+
+def clean_child_env(extra: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without service settings, importing svc_nb from here."""
+    prefixes = ("SQL_", "DB_", "DATABASE_", "CACHE_", "REDIS_", "AUTH_", "JWT_", "WEBHOOK")
+    kept = {k: v for k, v in os.environ.items() if not k.startswith((*prefixes, "SVC_NB_"))}
+    path = os.pathsep.join(p for p in (_CHECKOUT, os.environ.get("PYTHONPATH")) if p)
+    return {**kept, "PYTHONPATH": path, **extra}
+
+
+def run_child_python(
+    code: str, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> str:
+    """The last line ``python -c code`` prints (it must exit 0), in a clean child process."""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_child_env({}) if env is None else dict(env),
+        cwd=cwd,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+# The benchmark's environment beyond the services: one JWT secret (40 characters), local.
+BENCH_AUTH = {"AUTH_JWT__SECRET": "0123456789abcdef0123456789abcdef01234567", "APP_ENV": "local"}
+
+
+class JwksServer:
+    """A JWKS document served on loopback at /.well-known/jwks.json, counting its fetches."""
+
+    def __init__(self, jwks: dict[str, Any]) -> None:
+        self.jwks = jwks
+        self.hits = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.hits += 1
+                body = json.dumps(outer.jwks).encode()
+                status = 200 if self.path == "/.well-known/jwks.json" else 404
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/.well-known/jwks.json"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> JwksServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()

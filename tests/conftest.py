@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,16 @@ from tests._support import (
 def pg_url() -> str:
     """The machine's PostgreSQL (trust auth, database ``test``)."""
     return LOCAL_PG_URL
+
+
+@pytest.fixture
+def engine(pg_url: str) -> Iterator[Any]:
+    """A SQLAlchemy engine (psycopg 3) on the machine's PostgreSQL, disposed after the test."""
+    import sqlalchemy as sa
+
+    eng = sa.create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    yield eng
+    eng.dispose()
 
 
 @pytest.fixture

@@ -47,13 +47,6 @@ WHERE a <= 1 + d % 4
 
 
 @pytest.fixture
-def engine(pg_url: str) -> Iterator[sa.Engine]:
-    eng = sa.create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
 def table(engine: sa.Engine) -> Iterator[str]:
     name = f"svcnb_attempts_{uuid.uuid4().hex[:8]}"
     with engine.begin() as conn:

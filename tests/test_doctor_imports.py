@@ -12,8 +12,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -22,7 +20,13 @@ from typing import Any
 import pytest
 
 from svc_nb import _cli_imports, _lazy
-from tests._support import LOCAL_PG_URL, LOCAL_REDIS_URL
+from tests._support import (
+    BENCH_AUTH,
+    LOCAL_PG_URL,
+    LOCAL_REDIS_URL,
+    clean_child_env,
+    run_child_python,
+)
 
 HAS_OTEL_SDK = importlib.util.find_spec("opentelemetry.sdk") is not None
 needs_otel_sdk = pytest.mark.skipif(
@@ -44,25 +48,6 @@ SECTIONS = (
 # Loaded with their package: runbook's notebook table is what the doctor links to.
 _EAGER = {"svc_nb.runbook._map"}
 _OPTIONAL = ("opentelemetry.sdk", "trio", "httpx._main", "click", "rich")
-
-
-def _clean_env(extra: dict[str, str]) -> dict[str, str]:
-    prefixes = ("SQL_", "DB_", "DATABASE_", "CACHE_", "REDIS_", "AUTH_", "JWT_", "WEBHOOK")
-    kept = {k: v for k, v in os.environ.items() if not k.startswith((*prefixes, "SVC_NB_"))}
-    return {**kept, **extra}
-
-
-def _python(code: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=cwd,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1]
 
 
 # --------------------------------------------------------------------------- the doctor's own process
@@ -93,8 +78,6 @@ print(json.dumps({
     "finders": [type(f).__name__ for f in sys.meta_path],
 }))
 """
-# The benchmark's environment beyond the services: one JWT secret (40 characters), local.
-_BENCH_AUTH = {"AUTH_JWT__SECRET": "0123456789abcdef0123456789abcdef01234567", "APP_ENV": "local"}
 _PYJWT_CRYPTO = ("cryptography.hazmat.bindings._rust", "cryptography.x509")
 
 
@@ -105,7 +88,7 @@ def _doctor_run(
     from svc_nb.webhooks import Receiver
 
     with Receiver() as receiver:
-        env = _clean_env(
+        env = clean_child_env(
             {
                 "REDIS_URL": LOCAL_REDIS_URL,
                 "SQL_URL": LOCAL_PG_URL,
@@ -114,7 +97,7 @@ def _doctor_run(
             }
         )
         report: dict[str, Any] = json.loads(
-            _python(_DOCTOR_RUN % (args, _OPTIONAL), env=env, cwd=tmp_path)
+            run_child_python(_DOCTOR_RUN % (args, _OPTIONAL), env=env, cwd=tmp_path)
         )
     return report
 
@@ -167,7 +150,7 @@ def test_importing_svc_nb_elsewhere_keeps_the_optional_imports() -> None:
         "print(json.dumps(['opentelemetry.sdk' in sys.modules, p.OTEL_AVAILABLE,"
         " 'httpx._main' in sys.modules]))"
     )
-    assert json.loads(_python(code)) == [True, True, True]
+    assert json.loads(run_child_python(code)) == [True, True, True]
 
 
 def test_cli_main_called_with_arguments_declines_nothing() -> None:
@@ -187,7 +170,7 @@ def test_cli_main_called_with_arguments_declines_nothing() -> None:
         print(len(seen))
         """
     )
-    assert _python(code) == "0"
+    assert run_child_python(code) == "0"
 
 
 def test_the_benchmark_doctor_loads_neither_pyjwts_cryptography_nor_pydantic(
@@ -195,7 +178,7 @@ def test_the_benchmark_doctor_loads_neither_pyjwts_cryptography_nor_pydantic(
 ) -> None:
     from svc_nb.tokens._secret_check import secret_check
 
-    report = _doctor_run(tmp_path, _BENCH_AUTH)
+    report = _doctor_run(tmp_path, BENCH_AUTH)
     modules = report["modules"]
     assert [m for m in _PYJWT_CRYPTO if m in modules] == []
     assert report["jwt_has_crypto"] is False  # PyJWT loaded, HS256 only
@@ -204,7 +187,7 @@ def test_the_benchmark_doctor_loads_neither_pyjwts_cryptography_nor_pydantic(
     import jwt
 
     assert jwt.algorithms.has_crypto
-    expected = secret_check(_BENCH_AUTH, 5.0)[0]
+    expected = secret_check(BENCH_AUTH, 5.0)[0]
     assert report["findings"]["tokens.secret"] == expected.status.value == "ok"
     assert report["summaries"]["tokens.secret"] == expected.summary
     assert report["findings"]["env.auth_settings"] == "ok"
@@ -242,7 +225,7 @@ def test_a_doctor_that_imports_the_users_app_keeps_pyjwts_cryptography(
         """,
     )
     # env.rehearse starts the app in a child process of its own: not what is tested here.
-    report = _doctor_run(tmp_path, {**_BENCH_AUTH, **extra}, (*args, "--skip", "env.rehearse"))
+    report = _doctor_run(tmp_path, {**BENCH_AUTH, **extra}, (*args, "--skip", "env.rehearse"))
     modules = report["modules"]
     assert "user_app" in modules, report["summaries"]  # imported, RS256 and all
     assert report["jwt_has_crypto"] is True
@@ -252,7 +235,7 @@ def test_a_doctor_that_imports_the_users_app_keeps_pyjwts_cryptography(
 
 def test_pyjwt_keeps_cryptography_outside_the_doctors_own_process() -> None:
     plain = "import json, svc_nb, jwt\nprint(json.dumps(jwt.algorithms.has_crypto))"
-    assert json.loads(_python(plain)) is True
+    assert json.loads(run_child_python(plain)) is True
     # svc_nb.cli.main([...]) called from someone's own process runs the tokens check too.
     called = textwrap.dedent(
         """
@@ -264,125 +247,17 @@ def test_pyjwt_keeps_cryptography_outside_the_doctors_own_process() -> None:
         print(json.dumps(jwt.algorithms.has_crypto))
         """
     )
-    assert json.loads(_python(called, env=_clean_env(_BENCH_AUTH))) is True
+    assert json.loads(run_child_python(called, env=clean_child_env(BENCH_AUTH))) is True
 
 
 @pytest.mark.parametrize(("name", "value"), [("AUTH_SMTP_PORT", "abc"), ("AUTH_JWT", "{")])
 def test_a_bad_auth_value_still_goes_through_svc_infras_model(
     tmp_path: Path, name: str, value: str
 ) -> None:
-    report = _doctor_run(tmp_path, {**_BENCH_AUTH, name: value}, ("--only", "env"))
+    report = _doctor_run(tmp_path, {**BENCH_AUTH, name: value}, ("--only", "env"))
     assert report["findings"]["env.auth_settings"] == "fail"
     assert name in report["summaries"]["env.auth_settings"]
     assert _pydantic_loaded(report["modules"]) != []
-
-
-# --------------------------------------------------------------------------- is declining PyJWT's cryptography safe?
-
-_ROUND_TRIPS = """
-import json, sys
-if sys.argv[1] == "declined":
-    from svc_nb._cli_imports import declining_optional_imports, running_only_svc_nb
-    with declining_optional_imports(), running_only_svc_nb():
-        import jwt
-import jwt
-from svc_nb._cli_doctor import _only_svc_nb
-from svc_nb.tokens._secret_check import secret_check
-out = []
-for secret in json.load(sys.stdin):
-    env = {"AUTH_JWT__SECRET": secret}
-    try:
-        found = [f.to_dict() for f in secret_check(env, 2.0)]
-    except Exception as exc:
-        found = type(exc).__name__
-    out.append([_only_svc_nb(env), found])
-print(json.dumps([jwt.algorithms.has_crypto, out]))
-"""
-
-
-def _round_trips(mode: str, secrets: list[str]) -> tuple[bool, list[Any]]:
-    done = subprocess.run(
-        [sys.executable, "-c", _ROUND_TRIPS, mode],
-        input=json.dumps(secrets),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=_clean_env({}),
-    )
-    assert done.returncode == 0, done.stderr
-    has_crypto, results = json.loads(done.stdout.strip().splitlines()[-1])
-    return has_crypto, results
-
-
-def _key_shaped_secrets() -> dict[str, str]:
-    """Secrets people paste, in every shape the tokens check reads a key from."""
-    import base64
-
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-    from cryptography.hazmat.primitives.serialization import (
-        Encoding,
-        NoEncryption,
-        PrivateFormat,
-        PublicFormat,
-    )
-    from jwt.algorithms import ECAlgorithm
-
-    from tests._support import closed_port
-
-    private = ec.generate_private_key(ec.SECP256R1())
-    public = private.public_key()
-    oct_jwk = {"kty": "oct", "k": base64.urlsafe_b64encode(b"k" * 32).decode().rstrip("=")}
-    ec_jwk = json.loads(ECAlgorithm.to_jwk(public))
-    ssh = ed25519.Ed25519PrivateKey.generate().public_key()
-    return {
-        "hex": _BENCH_AUTH["AUTH_JWT__SECRET"],
-        "short": "short",
-        "blank": "   ",
-        "unicode": "пароль-秘密-\U0001f511-0123456789abcdef",
-        "pem_public": public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode(),
-        "pem_private": private.private_bytes(
-            Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
-        ).decode(),
-        "ssh_public": ssh.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode(),
-        "jwk_oct": json.dumps(oct_jwk),
-        "jwk_ec": json.dumps(ec_jwk),
-        "jwks": json.dumps({"keys": [oct_jwk, ec_jwk]}),
-        "jwks_url": f"http://127.0.0.1:{closed_port()}/.well-known/jwks.json",
-    }
-
-
-# An Ed25519 public key, DER (SubjectPublicKeyInfo), whose 32 key bytes are all "A": ASCII.
-_DER_SECRET = bytes.fromhex("302a300506032b6570032100").decode("ascii") + "A" * 32
-
-
-def test_the_tokens_check_judges_alike_without_pyjwts_cryptography() -> None:
-    shapes = _key_shaped_secrets()
-    secrets = [*shapes.values(), _DER_SECRET]
-    with_crypto, kept = _round_trips("kept", secrets)
-    without, declined = _round_trips("declined", secrets)
-    assert (with_crypto, without) == (True, False)
-    for name, one, other in zip([*shapes, "der"], kept, declined, strict=True):
-        if name == "der":
-            continue
-        assert one == other, name
-        # The doctor declines for each of them but a PEM (line breaks are control characters).
-        assert one[0] is not name.startswith("pem_"), name
-    # Only PyJWT's cryptography refuses a DER public key as an HMAC secret; the doctor
-    # sees the control characters (U+0002 / U+0003 tags) and keeps it for that secret.
-    der_kept, der_declined = kept[-1], declined[-1]
-    assert der_kept[0] is der_declined[0] is False
-    assert der_kept[1] == "InvalidKeyError" and der_declined[1] != der_kept[1]
-
-
-def test_the_doctor_declines_only_without_user_code_or_a_key_shaped_secret() -> None:
-    from svc_nb._cli_doctor import _only_svc_nb
-
-    assert _only_svc_nb(_BENCH_AUTH) is True
-    assert _only_svc_nb({}) is True  # no secret: the tokens check never loads PyJWT
-    assert _only_svc_nb({**_BENCH_AUTH, "SVC_NB_APP": "pkg.main:app"}) is False
-    assert _only_svc_nb({**_BENCH_AUTH, "SVC_NB_APP": "  "}) is True  # names no app
-    assert _only_svc_nb({"AUTH_JWT__SECRET": _DER_SECRET}) is False
-    assert _only_svc_nb({"JWT_SECRET": "tab\tinside-a-secret-0123456789abcdef"}) is False
 
 
 # --------------------------------------------------------------------------- the finder itself
@@ -481,13 +356,61 @@ def test_the_second_table_is_declined_only_while_only_svc_nb_runs(
 # --------------------------------------------------------------------------- lazy section packages
 
 
-@pytest.mark.parametrize("section", SECTIONS)
+_FIRST_USE = """
+import json, sys
+import svc_nb.{section} as s
+from svc_nb._lazy import exports
+
+before = sorted(m for m in sys.modules if m.startswith("svc_nb.{section}."))
+name, where = sorted(exports("svc_nb.{section}").items())[0]
+namespace = {{}}
+exec(f"from svc_nb.{section} import {{name}}", namespace)
+module = "svc_nb.{section}." + where.partition(":")[0]
+print(json.dumps([before, module in sys.modules, namespace[name] is vars(s)[name]]))
+"""
+
+
+@pytest.mark.parametrize("section", [*SECTIONS, "widgets"])
 def test_a_section_package_loads_its_modules_on_first_use(section: str) -> None:
-    code = (
-        f"import json, sys, svc_nb.{section} as s\n"
-        f"print(json.dumps(sorted(m for m in sys.modules if m.startswith('svc_nb.{section}.'))))"
-    )
-    assert set(json.loads(_python(code))) <= _EAGER
+    before, loaded, kept = json.loads(run_child_python(_FIRST_USE.format(section=section)))
+    assert set(before) <= _EAGER
+    # `from package import name` loads the name's module and keeps the name on the package.
+    assert loaded is True and kept is True
+
+
+def test_a_lazy_package_reads_its_exports_through_its_loader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A package imported from a zip (zipimport) has no __init__.py on disk: its loader has it."""
+    import zipfile
+
+    archive = tmp_path / "lazy_packages.zip"
+    init = """
+        from typing import TYPE_CHECKING
+
+        from svc_nb._lazy import lazy_package
+
+        if TYPE_CHECKING:
+            from svc_nb_lazy_demo._impl import VALUE
+            from svc_nb_lazy_demo._impl import renamed as shown
+
+        __all__ = ["VALUE", "shown"]
+        __getattr__, __dir__ = lazy_package(__name__)
+    """
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("svc_nb_lazy_demo/__init__.py", textwrap.dedent(init))
+        zipped.writestr("svc_nb_lazy_demo/_impl.py", "VALUE = 42\ndef renamed():\n    return 'r'\n")
+    monkeypatch.syspath_prepend(str(archive))
+    try:
+        package = importlib.import_module("svc_nb_lazy_demo")
+        assert type(package.__spec__.loader).__name__ == "zipimporter"
+        assert "svc_nb_lazy_demo._impl" not in sys.modules
+        assert _lazy.exports("svc_nb_lazy_demo") == {"VALUE": "_impl", "shown": "_impl:renamed"}
+        assert (package.VALUE, package.shown()) == (42, "r")
+        assert {"VALUE", "shown"} <= set(dir(package))
+        assert not hasattr(package, "renamed")
+    finally:
+        _forget("svc_nb_lazy_demo._impl", "svc_nb_lazy_demo")
 
 
 @pytest.mark.parametrize("section", SECTIONS)
@@ -519,7 +442,7 @@ def test_the_webhooks_stand_ins_register_as_the_modules_do() -> None:
         print(json.dumps([first, seen()]))
         """
     )
-    first, loaded = json.loads(_python(code))
+    first, loaded = json.loads(run_child_python(code))
     assert first == loaded == [[70, True], [72, True]]
 
 

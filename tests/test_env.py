@@ -1128,6 +1128,9 @@ def test_problem_messages_never_repeat_the_value() -> None:
 
 @needs_svc_infra
 def test_lifetime_zero_or_less_becomes_seven_days_in_svc_infra(tmp_path: Path) -> None:
+    """svc-infra's default lifetime (unset, or zero or less) is svc_nb's DEFAULT_LIFETIME."""
+    from svc_nb.tokens import DEFAULT_LIFETIME
+
     code = """
         import json, os, sys, uuid
         from fastapi_users import schemas
@@ -1139,20 +1142,26 @@ def test_lifetime_zero_or_less_becomes_seven_days_in_svc_infra(tmp_path: Path) -
         get_strategy = get_fastapi_users(object, R, C, U)[4]
         out = []
         for life in json.load(sys.stdin):
-            os.environ["AUTH_JWT__LIFETIME_SECONDS"] = life
+            if life is None:
+                os.environ.pop("AUTH_JWT__LIFETIME_SECONDS", None)
+            else:
+                os.environ["AUTH_JWT__LIFETIME_SECONDS"] = life
             S._settings = None  # get_auth_settings() reads the environment again
             out.append(get_strategy().lifetime_seconds)
         print(json.dumps(out))
     """
-    lifetimes = ["-5", "0", "60"]
+    lifetimes = [None, "-5", "0", "60"]
+    expected = [DEFAULT_LIFETIME, DEFAULT_LIFETIME, DEFAULT_LIFETIME, 60]
     result = _run_svc_infra(code, tmp_path, {"AUTH_JWT__SECRET": STRONG}, stdin=lifetimes)
-    assert json.loads(result.stdout) == [604800, 604800, 60], result.stderr[-1000:]
-    for life, used in zip(lifetimes, [604800, 604800, 60], strict=True):
+    assert json.loads(result.stdout) == expected, result.stderr[-1000:]
+    assert DEFAULT_LIFETIME == 604800  # what the explanations say: 7 days
+    for life, used in zip(lifetimes[1:], expected[1:], strict=True):
         finding = check_env({"AUTH_JWT__SECRET": STRONG, "AUTH_JWT__LIFETIME_SECONDS": life})[
             "env.jwt_lifetime"
         ]
-        if used == 604800:
+        if used == DEFAULT_LIFETIME:
             assert finding.cause == "jwt_lifetime_ignored" and "604800" in finding.summary
+            assert finding.data["lifetime_seconds"] == DEFAULT_LIFETIME
             assert "expired" not in str(finding)
         else:
             assert finding.status is Status.OK and finding.data["lifetime_seconds"] == used

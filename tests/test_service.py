@@ -449,6 +449,11 @@ def test_an_import_string_that_does_not_import(
     assert "boom at import" in raising["service.target"].summary
 
 
+def _import_threads(module: str) -> int:
+    """How many of svc_nb's import threads are importing ``module``."""
+    return sum(t.name == f"svc_nb-import-{module}" for t in threading.enumerate())
+
+
 def test_an_import_that_hangs_costs_the_timeout_not_the_session(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -470,19 +475,80 @@ def test_an_import_that_hangs_costs_the_timeout_not_the_session(
         started = time.perf_counter()
         report = check("svcnb_hanging_import:app", timeout=0.5)
         assert time.perf_counter() - started < 3
+        target = report["service.target"]
         assert _verdict(report, "service.target") == (Status.FAIL, "import_timeout")
-        assert "svcnb_hanging_import" in report["service.target"].summary
-        assert "lifespan, not at import" in report["service.target"].fix
+        assert "svcnb_hanging_import" in target.summary and "earlier call" not in target.summary
+        assert "lifespan, not at import" in target.fix
+        assert "half-imported" in target.detail  # honest: the import goes on
+        # Later calls wait on that same import (no second thread queued on its lock), say
+        # so, and are bounded too: a target padded past the length limit with spaces as well.
         started = time.perf_counter()
         inspected = service.inspect("svcnb_hanging_import:app", timeout=0.5)
-        assert time.perf_counter() - started < 3
-        assert _verdict(inspected, "service.target") == (Status.FAIL, "import_timeout")
+        padded = service.inspect(" " * 3000 + "svcnb_hanging_import:app", timeout=0.5)
+        assert time.perf_counter() - started < 4
+        for later in (inspected, padded):
+            assert _verdict(later, "service.target") == (Status.FAIL, "import_timeout")
+            assert "since an earlier call" in later["service.target"].summary
+            assert later["service.target"].data["running_s"] >= 0.5
+        assert _import_threads("svcnb_hanging_import") == 1
         with pytest.raises(ArgumentValueError):
             service.inspect("svcnb_hanging_import:app", timeout=math.inf)
     finally:
         release.touch()  # the background import finishes and the thread ends
+    # Once it has finished, the module is used as imported.
+    deadline = time.monotonic() + 10
+    while _import_threads("svcnb_hanging_import") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _import_threads("svcnb_hanging_import") == 0
+    assert _verdict(service.inspect("svcnb_hanging_import:app"), "service.features")[0] is (
+        Status.OK
+    )
     # A module that must import in the main thread (signal handlers) still imports.
     assert _verdict(service.inspect("svcnb_signal_import:app"), "service.features")[0] is Status.OK
+
+
+def test_an_import_string_finds_a_module_in_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As uvicorn's --app-dir .: the folder svc_nb runs in is searched, by the import thread too."""
+    name = f"svcnb_cwd_app_{secrets.token_hex(3)}"
+    (tmp_path / f"{name}.py").write_text(
+        "from starlette.applications import Starlette\napp = Starlette()\n"
+    )
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".")])
+    monkeypatch.chdir(tmp_path)
+    assert str(tmp_path) not in sys.path
+    inspected = service.inspect(f"{name}:app", timeout=10.0)
+    assert _verdict(inspected, "service.features")[0] is Status.OK, inspected
+
+
+def test_the_doctor_shares_its_timeout_between_the_import_and_the_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """diagnose() cancels a check at its timeout: a slow import leaves the start-up the rest,
+    and the report says the start-up timed out instead of the bare "service did not finish"."""
+    name = f"svcnb_slow_app_{secrets.token_hex(3)}"
+    source = """
+        import asyncio, contextlib, time
+        from starlette.applications import Starlette
+
+        time.sleep(1.2)  # a slow import
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app):
+            await asyncio.sleep(30)  # a start-up that waits on a silent dependency
+            yield
+
+        app = Starlette(lifespan=lifespan)
+    """
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    env = {"PATH": os.environ.get("PATH", ""), "SVC_NB_APP": f"{name}:app"}
+    started = time.perf_counter()
+    report = asyncio.run(diagnose(environ=env, timeout=2.0))
+    assert time.perf_counter() - started < 4
+    assert _verdict(report, "service.startup") == (Status.FAIL, "startup_timeout"), report
+    assert "service" not in report.checks  # not the guard's "did not finish"
 
 
 def test_an_attribute_that_is_not_an_asgi_app() -> None:

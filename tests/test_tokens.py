@@ -10,11 +10,9 @@ import json
 import math
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
@@ -27,7 +25,7 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from svc_nb import Report, Status, SvcNbError, tokens
 from svc_nb._redact import fingerprint as redact_fingerprint
-from tests._support import SilentServer, closed_port
+from tests._support import JwksServer, SilentServer, closed_port
 
 NOW = 1_750_000_000  # a fixed clock for every time judgement
 SECRET = "current-secret-0123456789abcdef-XYZ"  # 35 bytes
@@ -187,53 +185,19 @@ def test_alg_none_is_never_accepted() -> None:
 # -- JWKS over a local HTTP server -------------------------------------------------------------
 
 
-class _JwksServer:
-    def __init__(self, jwks: dict[str, Any]) -> None:
-        self.jwks = jwks
-        self.hits = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.hits += 1
-                body = json.dumps(outer.jwks).encode()
-                status = 200 if self.path == "/.well-known/jwks.json" else 404
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/.well-known/jwks.json"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> _JwksServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-
 def _jwk(private: Any, kid: str) -> dict[str, Any]:
     return {**RSAAlgorithm.to_jwk(private.public_key(), as_dict=True), "kid": kid, "use": "sig"}
 
 
 @pytest.fixture
-def jwks_server(keys: dict[str, Any]) -> Iterator[_JwksServer]:
+def jwks_server(keys: dict[str, Any]) -> Iterator[JwksServer]:
     tokens.clear_jwks_cache()
-    with _JwksServer({"keys": [_jwk(keys["RSA"], "k1")]}) as server:
+    with JwksServer({"keys": [_jwk(keys["RSA"], "k1")]}) as server:
         yield server
     tokens.clear_jwks_cache()
 
 
-def test_jwks_fetch_cache_and_rotation(jwks_server: _JwksServer, keys: dict[str, Any]) -> None:
+def test_jwks_fetch_cache_and_rotation(jwks_server: JwksServer, keys: dict[str, Any]) -> None:
     t1 = jwt.encode(_claims(), keys["RSA"], algorithm="RS256", headers={"kid": "k1"})
     assert tokens.inspect(t1, jwks_url=jwks_server.url, now=NOW).verdict == "valid"
     assert tokens.inspect(t1, key=jwks_server.url, now=NOW).verdict == "valid"
@@ -256,7 +220,7 @@ def test_jwks_fetch_cache_and_rotation(jwks_server: _JwksServer, keys: dict[str,
 
 
 def test_jwks_without_kid_and_several_keys_warns(
-    jwks_server: _JwksServer, keys: dict[str, Any]
+    jwks_server: JwksServer, keys: dict[str, Any]
 ) -> None:
     jwks_server.jwks = {"keys": [_jwk(keys["RSA"], "k1"), _jwk(keys["RSA2"], "k2")]}
     token = jwt.encode(_claims(), keys["RSA2"], algorithm="RS256")
@@ -267,7 +231,7 @@ def test_jwks_without_kid_and_several_keys_warns(
 
 
 def test_jwks_http_error_refused_and_silent_peer(
-    jwks_server: _JwksServer, keys: dict[str, Any]
+    jwks_server: JwksServer, keys: dict[str, Any]
 ) -> None:
     token = jwt.encode(_claims(), keys["RSA"], algorithm="RS256", headers={"kid": "k1"})
     not_found = tokens.inspect(
@@ -293,7 +257,7 @@ def test_jwks_http_error_refused_and_silent_peer(
 
 
 def test_inspect_async_awaits_the_jwks_without_blocking_the_loop(
-    jwks_server: _JwksServer, keys: dict[str, Any]
+    jwks_server: JwksServer, keys: dict[str, Any]
 ) -> None:
     token = jwt.encode(_claims(), keys["RSA"], algorithm="RS256", headers={"kid": "k1"})
 

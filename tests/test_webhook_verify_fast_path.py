@@ -325,6 +325,17 @@ _EQUIVALENCE = [
     ("no signature header", _case({"Content-Type": "application/json"}), False),
     ("datetime now", _case(_STD_HEADERS, STD_SECRET, now="datetime"), False),
     ("bytes secret", _case(_SVC_HEADERS, PLAIN_SECRET.encode()), False),
+    # A falsy scheme is no request to detect one: both paths refuse it.
+    ("empty scheme", _case(_SVC_HEADERS, scheme=""), False),
+    ("scheme 0", _case(_SVC_HEADERS, scheme=0), False),
+    ("unknown scheme", _case(_SVC_HEADERS, scheme="svc_infra"), False),
+    # Another header's value is not read by the one pass; the general path reads it as text.
+    (
+        "a nested header value JSON cannot hold",
+        _case({**_SVC_HEADERS, "x-meta": {"at": object(), (1, 2): "k"}}),
+        True,
+    ),
+    ("a bytes value in another header", _case({**_SVC_HEADERS, "x-meta": b"\xff"}), True),
 ]
 
 
@@ -358,11 +369,20 @@ def test_the_one_pass_path_reports_what_the_general_path_reports(
         answered.append(result is not None)
         return result
 
+    def outcome() -> Report | Exception:
+        try:
+            return _verify_case(case)
+        except Exception as exc:  # misuse: both paths must refuse it alike
+            return exc
+
     monkeypatch.setattr(_signing, "valid_delivery", spy)
-    fast = _verify_case(case)
+    fast = outcome()
     assert answered == [one_pass]
     monkeypatch.setattr(_signing, "valid_delivery", lambda *args: None)
-    general = _verify_case(case)
+    general = outcome()
+    if not isinstance(fast, Report) or not isinstance(general, Report):
+        assert (type(fast), str(fast)) == (type(general), str(general))
+        return
     views = [fast.to_dict(), general.to_dict()]
     if case.get("now", 0) is None:  # the age moves with the real clock: compare the rest
         for view in views:
@@ -382,6 +402,88 @@ def test_a_secret_registered_again_after_the_registry_changed_is_masked_again() 
         assert secret in _redact.scrub(f"x {secret}")  # gone with the emptied registry
         _redact.register_secret(secret)  # must not be skipped as "already the newest"
         assert secret not in _redact.scrub(f"x {secret}")
+
+
+def test_a_bytearray_changed_in_place_is_registered_again() -> None:
+    """The skip compares with the last call's arguments: a mutable one cannot be kept."""
+    buffer = bytearray(b"first-typed-secret-1")
+    with _redact.isolated_registry(empty=True):
+        _redact.register_secret(buffer)
+        buffer[:] = b"second-typed-secret-2"  # a widget's buffer, reused
+        _redact.register_secret(buffer)
+        assert "second-typed-secret-2" not in _redact.scrub("x second-typed-secret-2")
+
+
+def test_a_secret_registered_while_a_scrub_runs_is_masked_by_every_later_scrub(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The race on the clean-text memos, made deterministic.
+
+    Another thread registers the secret after this scrub read the registry and
+    before it remembers the text (or the mapping key) as clean. This scrub may
+    go either way; every scrub that starts after register_secret returned must
+    mask, so the remembering must not reach the memos later scrubs read.
+    """
+    secret = "raced-value-7f3a9c"  # no secret-looking word: a plain key
+    text = f"uses {secret}"
+    real = _redact._scrub_text
+    registered: list[bool] = []
+
+    def racing(value: str) -> str:
+        scrubbed = real(value)  # judged under the registry as it was
+        if value == text and not registered:
+            registered.append(True)
+            _redact.register_secret(secret)  # the other thread, right here
+        return scrubbed
+
+    with _redact.isolated_registry(empty=True):
+        monkeypatch.setattr(_redact, "_scrub_text", racing)
+        _redact.scrub(text)
+        monkeypatch.undo()
+        assert secret not in _redact.scrub(text)
+        assert secret not in _views(_leaky_report(text))
+
+    registered.clear()
+    with _redact.isolated_registry(empty=True):  # the same race on a mapping key
+        monkeypatch.setattr(_redact, "_scrub_text", racing)
+        _redact.scrub_data({text: 1})
+        monkeypatch.undo()
+        assert secret not in repr(_redact.scrub_data({text: 1}))
+
+
+def _quoting(secret: str) -> list[Finding]:
+    """A builder that keeps a raw input, as inspect's keeps key material (picklable)."""
+    return [Finding("x.y", Status.FAIL, f"saw {secret}")]
+
+
+def test_a_deferred_report_is_masked_when_read_and_never_copied_with_its_builder() -> None:
+    """Title and findings are scrubbed under the registry at reading time; copies hold no builder.
+
+    The builder keeps the raw inputs: a copy or a pickle carries the built,
+    scrubbed findings instead.
+    """
+    import copy
+    import functools
+    import pickle
+
+    from svc_nb._report import DeferredReport
+    from svc_nb.webhooks import _verify_fast
+
+    secret = "deferred-secret-51c0e"
+    build = functools.partial(_quoting, secret)
+    with _redact.isolated_registry(empty=True):
+        report = DeferredReport(build, worst=Status.FAIL, title=f"about {secret}")
+        fast = _verify_fast.deferred_valid("svc-infra", None, float(NOW))
+        _redact.register_secret(secret, "webhook signature")  # registered after, read now
+        for shown in (_views(report), report.title, repr(report), _views(fast), fast.title):
+            assert secret not in shown and "webhook signature" not in shown
+        copied = copy.copy(DeferredReport(build, worst=Status.FAIL, title="t"))
+        assert vars(copied)["_build"] is None and copied.findings == report.findings
+        try:
+            blob = pickle.dumps(DeferredReport(build, worst=Status.FAIL, title="t"))
+        except TypeError:
+            blob = b""  # a built Finding's data does not pickle: nothing leaves either
+        assert secret.encode() not in blob
 
 
 @pytest.mark.parametrize("key_length", [0, 1, 31, 32, 63, 64, 65, 100, 128, 200])

@@ -15,10 +15,10 @@ Every non-ok finding carries a :class:`DbCause` code.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from svc_nb._diagnose import register_check
-from svc_nb._lazy import load_export
+from svc_nb._lazy import lazy_package
 
 if TYPE_CHECKING:
     from svc_nb._report import Report
@@ -49,14 +49,8 @@ __all__ = [
     "pool_headroom",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    # A public name's private module (its TYPE_CHECKING import) is imported on first use.
-    return load_export(__name__, name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+# A public name's private module (its TYPE_CHECKING import) is imported on first use.
+__getattr__, __dir__ = lazy_package(__name__)
 
 
 async def _diagnose(environ: Mapping[str, str], timeout: float) -> Report:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from svc_nb._diagnose import register_check
-from svc_nb._lazy import load_export
+from svc_nb._lazy import lazy_package
 
 if TYPE_CHECKING:
     from svc_nb._report import Report
@@ -86,14 +86,8 @@ __all__ = [
     "resolve_jwt_secret",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    # A public name's private module (its TYPE_CHECKING import) is imported on first use.
-    return load_export(__name__, name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+# A public name's private module (its TYPE_CHECKING import) is imported on first use.
+__getattr__, __dir__ = lazy_package(__name__)
 
 
 # diagnose() runs these with every other section's checks; each loads its module on first run.

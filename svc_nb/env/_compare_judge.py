@@ -243,8 +243,12 @@ _QUEUE_ORDER: Order = (
 
 @dataclass(frozen=True)
 class _PairRule:
-    """A setting that must agree between the services on the two ends of one relation."""
+    """A setting that must agree between the services on the two ends of one relation.
 
+    Called with (services, roles, assumed), a rule is the judge of its ``check``.
+    """
+
+    check: str
     key: str
     sends: str  # the role at the start of the relation (issues tokens, enqueues jobs…)
     receives: str  # the role at its end
@@ -256,37 +260,58 @@ class _PairRule:
     assumed_statuses: Mapping[str, Status] | None = None
     declared_statuses: Mapping[str, Status] | None = None
 
-    def __call__(self, check: str, services: Services, roles: Roles, assumed: bool) -> Finding:
+    def __call__(self, services: Services, roles: Roles, assumed: bool) -> Finding:
         found = _pairs(services, roles, self.key, self.sends, self.receives)
         if not found.pairs:
-            return _no_pairs(check, self.key, found, self.relation)
+            return _no_pairs(self.check, self.key, found, self.relation)
         statuses = self.assumed_statuses if assumed else self.declared_statuses
         return _pairwise(
-            check, self.key, services, found, self.classify, self.order, self.ok_summary, statuses
+            self.check,
+            self.key,
+            services,
+            found,
+            self.classify,
+            self.order,
+            self.ok_summary,
+            statuses,
         )
 
 
-# With assumed roles each service may work its own jobs: a private queue is a warning.
-_PAIR_RULES: dict[str, _PairRule] = {
-    "env.compare.jwt_secret": _PairRule(
-        "jwt_secret", ISSUES, VERIFIES, "where one issues tokens and another verifies them",
-        _jwt_pair, _JWT_ORDER, "sign and verify tokens with one JWT secret",
+_PAIR_RULES = (
+    _PairRule(
+        check="env.compare.jwt_secret",
+        key="jwt_secret",
+        sends=ISSUES,
+        receives=VERIFIES,
+        relation="where one issues tokens and another verifies them",
+        classify=_jwt_pair,
+        order=_JWT_ORDER,
+        ok_summary="sign and verify tokens with one JWT secret",
     ),
-    "env.compare.webhook_encryption_key": _PairRule(
-        "webhook_key", CREATES, WORKER, "where one creates subscriptions and another delivers",
-        _key_pair, _KEY_ORDER, "encrypt and decrypt subscription secrets with one key",
+    _PairRule(
+        check="env.compare.webhook_encryption_key",
+        key="webhook_key",
+        sends=CREATES,
+        receives=WORKER,
+        relation="where one creates subscriptions and another delivers",
+        classify=_key_pair,
+        order=_KEY_ORDER,
+        ok_summary="encrypt and decrypt subscription secrets with one key",
     ),
-    "env.compare.queue": _PairRule(
-        "job_queue", ENQUEUES, WORKER, "where one enqueues jobs and another works them",
-        _queue_pair, _QUEUE_ORDER, "share one job queue",
-        assumed_statuses={"memory": Status.WARN}, declared_statuses={"memory": Status.FAIL},
+    _PairRule(
+        check="env.compare.queue",
+        key="job_queue",
+        sends=ENQUEUES,
+        receives=WORKER,
+        relation="where one enqueues jobs and another works them",
+        classify=_queue_pair,
+        order=_QUEUE_ORDER,
+        ok_summary="share one job queue",
+        # With assumed roles each service may work its own jobs: a private queue is a warning.
+        assumed_statuses={"memory": Status.WARN},
+        declared_statuses={"memory": Status.FAIL},
     ),
-}  # fmt: skip
-
-
-def _judge_pairs(check: str) -> Judge:
-    rule = _PAIR_RULES[check]
-    return lambda services, roles, assumed: rule(check, services, roles, assumed)
+)
 
 
 # -- settings every service shares --------------------------------------------------
@@ -365,7 +390,7 @@ def judge_cache(services: Services, roles: Roles, assumed: bool) -> Finding:
 
 Judge = Callable[[Services, Roles, bool], Finding]
 JUDGES: tuple[tuple[str, Judge], ...] = (
-    *((check, _judge_pairs(check)) for check in _PAIR_RULES),
+    *((rule.check, rule) for rule in _PAIR_RULES),
     ("env.compare.database", judge_database),
     ("env.compare.app_env", judge_app_env),
     ("env.compare.cache", judge_cache),

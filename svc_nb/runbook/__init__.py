@@ -13,9 +13,9 @@ notebook is first read or run (``svc-nb doctor`` imports only the table).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from svc_nb._lazy import load_export
+from svc_nb._lazy import lazy_package
 from svc_nb.runbook._map import NOTEBOOK_SECTIONS, NotebookRef, UnknownCheckError, notebook_for
 
 if TYPE_CHECKING:
@@ -67,11 +67,5 @@ __all__ = [
     "run_notebook",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    # A public name's private module (its TYPE_CHECKING import) is imported on first use.
-    return load_export(__name__, name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+# A public name's private module (its TYPE_CHECKING import) is imported on first use.
+__getattr__, __dir__ = lazy_package(__name__)

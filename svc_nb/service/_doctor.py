@@ -30,7 +30,8 @@ async def doctor_checks(
     from ``environ`` (default ``os.environ``); with neither, the report holds one
     ``service`` skip saying how to name the service.
     ``SVC_NB_ORIGIN`` names the front end's origin and ``SVC_NB_REDIRECT_URIS``
-    (comma-separated) what is registered at the OAuth provider.
+    (comma-separated) what is registered at the OAuth provider. Everything, importing
+    the app included, shares one ``timeout``.
     """
     env = os.environ if environ is None else environ
     timeout = check_timeout(timeout)
@@ -49,11 +50,14 @@ async def doctor_checks(
         )
         return Report([skipped], title="svc_nb service")
     # Here, not at the top: a doctor run without a service never loads the check's modules.
-    from svc_nb.service._check import check
+    from svc_nb.service._check import check_in_one_budget
 
     origin = env.get("SVC_NB_ORIGIN", "").strip() or None
     registered = split_header_list(env.get("SVC_NB_REDIRECT_URIS"))
-    return await check(target, origin=origin, redirect_uris=registered, timeout=timeout)
+    # The doctor cancels a check at its timeout: importing the app spends from the same budget.
+    return await check_in_one_budget(
+        target, origin=origin, redirect_uris=registered, timeout=timeout
+    )
 
 
 async def diagnose_service(environ: Mapping[str, str], timeout: float) -> Report:

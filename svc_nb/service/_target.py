@@ -14,6 +14,7 @@ import inspect as _inspect
 import os
 import sys
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -58,12 +59,15 @@ _TARGET: dict[C, Explanation] = {
     ),
     C.IMPORT_TIMEOUT: Explanation(
         _F,
-        "importing {module} did not finish within {timeout:g} s",
+        "importing {module} did not finish within {timeout:g} s{since}",
         "Importing the module runs its code, and that code is waiting: typically a connection "
         "opened at import time (a database, Redis, an HTTP call) to a host that does not answer, "
-        "or a prompt for input. The import goes on in a background thread; nothing was started.",
+        "or a prompt for input. Nothing was started. The import cannot be stopped: it goes on "
+        "in a background thread, and the module stays half-imported until it ends; a later "
+        "call waits on that same import and uses the module once it has finished.",
         "Open connections in the app's lifespan, not at import; run `python -c 'import {module}'` "
-        "to see where it waits, or raise timeout= if the import is merely slow.",
+        "to see where it waits, or raise timeout= if the import is merely slow (restart the "
+        "kernel or process if it never ends).",
     ),
     C.ATTRIBUTE_MISSING: Explanation(
         _F,
@@ -202,6 +206,12 @@ def _split(text: str) -> tuple[str, str] | None:
     return module_name, attr
 
 
+def _importable_here() -> None:
+    """As uvicorn does (``--app-dir .``): the current folder is importable."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
 def _import_target(
     text: str, importer: Callable[[str], Any] = importlib.import_module
 ) -> Target | Finding:
@@ -209,9 +219,7 @@ def _import_target(
     if split is None:
         return _bad(text, "expected 'package.module:attr' with Python names on both sides")
     module_name, attr = split
-    # As uvicorn does (--app-dir .): the current folder is importable.
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    _importable_here()
     try:
         module = importer(module_name)
     except (Exception, SystemExit) as exc:  # the user's module may raise anything at import
@@ -234,38 +242,80 @@ def _import_target(
     return Target(label=f"{module_name}:{attr}", app=obj)
 
 
-def _import_later(module_name: str) -> Future[Any]:
-    """Import in a daemon thread: a module that hangs at import cannot hold the caller, or exit."""
-    done: Future[Any] = Future()
+# -- an import string's import, bounded by a timeout ------------------------------------
+
+
+@dataclass(frozen=True)
+class _Import:
+    """One import running in a daemon thread, and when it started."""
+
+    module: str
+    outcome: Future[Any]
+    started: float
+
+
+# Imports still running, by module: a later call waits on the same one instead of
+# starting a thread that would only queue on the module's import lock.
+_RUNNING: dict[str, _Import] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def _start_import(module_name: str) -> tuple[_Import, bool]:
+    """The import of ``module_name`` in a daemon thread, and whether an earlier call started it.
+
+    A daemon thread: a module that hangs at import can hold neither the caller nor
+    the interpreter's exit. It leaves the registry when it ends, however it ends.
+    """
+    with _RUNNING_LOCK:
+        earlier = _RUNNING.get(module_name)
+        if earlier is not None:
+            return earlier, True
+        _importable_here()  # before the thread imports: the current folder is searched too
+        job = _Import(module_name, Future(), time.monotonic())
+        job.outcome.set_running_or_notify_cancel()  # nobody can cancel it: it cannot be stopped
+        _RUNNING[module_name] = job
 
     def run() -> None:
         try:
-            done.set_result(importlib.import_module(module_name))
+            job.outcome.set_result(importlib.import_module(module_name))
         except BaseException as exc:  # replayed in the caller's thread
-            done.set_exception(exc)
+            job.outcome.set_exception(exc)
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.pop(module_name, None)
 
     threading.Thread(target=run, name=f"svc_nb-import-{module_name}", daemon=True).start()
-    return done
+    return job, False
 
 
 def _replay(done: Future[Any]) -> Callable[[str], Any]:
-    """An importer that gives the thread's outcome; a main-thread-only module imports here."""
+    """An importer that gives the thread's outcome; a main-thread-only module imports here.
+
+    That one import (a module calling signal.signal() at import time) runs in the
+    caller's thread, as before svc_nb bounded imports, and is not bounded.
+    """
 
     def importer(module_name: str) -> Any:
         error = done.exception()
         if isinstance(error, ValueError) and "main thread" in str(error):
-            return importlib.import_module(module_name)  # signal.signal() at import time
+            return importlib.import_module(module_name)
         return done.result()
 
     return importer
 
 
 def _pending_import(target: Any) -> str | None:
-    """The module an import-string target still has to import, if any."""
-    if not isinstance(target, str) or ":" not in target or len(target) > _MAX_TARGET_CHARS:
+    """The module an import-string target still has to import, if any.
+
+    Read as :func:`resolve_target` reads the target (stripped, the same length
+    limit), so that whatever it would import is imported in the thread.
+    """
+    if not isinstance(target, str):
         return None
     text = target.strip()
-    split = None if text.lower().startswith(("http://", "https://")) else _split(text)
+    if len(text) > _MAX_TARGET_CHARS or text.lower().startswith(("http://", "https://")):
+        return None
+    split = _split(text) if ":" in text else None
     if split is None:
         return None
     module = sys.modules.get(split[0])
@@ -277,8 +327,13 @@ def _pending_import(target: Any) -> str | None:
     return split[0]
 
 
-def _timed_out(module_name: str, timeout: float) -> Finding:
-    return explain(CHECK, C.IMPORT_TIMEOUT, _TARGET, module=module_name, timeout=timeout)
+def _timed_out(job: _Import, earlier: bool, timeout: float) -> Finding:
+    running = time.monotonic() - job.started
+    since = f"; it has been running for {running:.1f} s, since an earlier call" if earlier else ""
+    data = {"module": job.module, "timeout_s": timeout, "running_s": round(running, 1)}
+    return explain(
+        CHECK, C.IMPORT_TIMEOUT, _TARGET, data=data, module=job.module, timeout=timeout, since=since
+    )
 
 
 def resolve_target_within(target: Any, timeout: float) -> Target | Finding:
@@ -286,12 +341,12 @@ def resolve_target_within(target: Any, timeout: float) -> Target | Finding:
     module_name = _pending_import(target)
     if module_name is None:
         return resolve_target(target)
-    done = _import_later(module_name)
+    job, earlier = _start_import(module_name)
     try:
-        done.exception(timeout=timeout)
+        job.outcome.exception(timeout=timeout)
     except FutureTimeout:
-        return _timed_out(module_name, timeout)
-    return _import_target(target.strip(), _replay(done))
+        return _timed_out(job, earlier, timeout)
+    return _import_target(target.strip(), _replay(job.outcome))
 
 
 async def resolve_target_async(target: Any, timeout: float) -> Target | Finding:
@@ -299,14 +354,14 @@ async def resolve_target_async(target: Any, timeout: float) -> Target | Finding:
     module_name = _pending_import(target)
     if module_name is None:
         return resolve_target(target)
-    done = _import_later(module_name)
-    waiting = asyncio.wrap_future(done)
+    job, earlier = _start_import(module_name)
+    waiting = asyncio.wrap_future(job.outcome)
     # Retrieved here so that a late failure is never logged as "never retrieved".
     waiting.add_done_callback(lambda f: f.cancelled() or f.exception())
     finished, _ = await asyncio.wait({waiting}, timeout=timeout)  # raises nothing of the import's
     if not finished:
-        return _timed_out(module_name, timeout)
-    return _import_target(target.strip(), _replay(done))
+        return _timed_out(job, earlier, timeout)
+    return _import_target(target.strip(), _replay(job.outcome))
 
 
 def resolve_target(target: Any) -> Target | Finding:

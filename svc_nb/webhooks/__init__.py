@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from svc_nb._diagnose import register_check
-from svc_nb._lazy import load_export
+from svc_nb._lazy import lazy_package
 
 if TYPE_CHECKING:
     from svc_nb.webhooks._attempts import ATTEMPT_COLUMNS, OUTCOMES, load_attempts
@@ -63,14 +63,8 @@ __all__ = [
     "verify",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    # A public name's private module (its TYPE_CHECKING import) is imported on first use.
-    return load_export(__name__, name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+# A public name's private module (its TYPE_CHECKING import) is imported on first use.
+__getattr__, __dir__ = lazy_package(__name__)
 
 
 # The two checks diagnose() runs. _probe and _queue register the same builders

@@ -22,6 +22,7 @@ __all__ = [
     "Parsed",
     "detect_scheme",
     "lower_headers",
+    "lower_names",
     "parse_headers",
     "read_signature",
     "standard_common",
@@ -41,9 +42,10 @@ def _header_value(value: Any) -> str:
         return bytes(value).decode("latin-1")
     if isinstance(value, dict | list):
         # A JSON object's nested value is no header value; keep its text, bounded.
+        # TypeError: a key JSON cannot hold (a tuple); other values are shown as str().
         try:
-            return json.dumps(value)[:4096]
-        except (RecursionError, ValueError):
+            return json.dumps(value, default=str)[:4096]
+        except (RecursionError, ValueError, TypeError):
             return ""
     return str(value)
 
@@ -102,12 +104,28 @@ def parse_headers(headers: HeadersInput) -> dict[str, str]:
     return out
 
 
+def lower_names(headers: dict[Any, Any]) -> dict[Any, Any]:
+    """``headers`` with lower-case names, values untouched; TypeError for a name that is not str.
+
+    A dict whose names are all lower-case already (ASGI servers hand them over so:
+    ``dict(request.headers)`` in Starlette) is returned itself, not copied: read it,
+    never change it. One pass over the joined names tells: every character that
+    ``islower()`` lets through is its own ``lower()`` (tested on this Python's Unicode).
+    """
+    if "".join(headers).islower():  # TypeError for bytes or other names, as str.lower gives
+        return headers
+    return {str.lower(k): v for k, v in headers.items()}
+
+
 def lower_headers(headers: HeadersInput) -> dict[str, str]:
-    """:func:`parse_headers`, with a fast path for the common plain ``dict[str, str]``."""
+    """:func:`parse_headers`, with a fast path for the common plain ``dict[str, str]``.
+
+    The result is only read: it may be ``headers`` itself (see :func:`lower_names`).
+    """
     if type(headers) is dict:
         try:
-            # str.lower refuses bytes names, which take the general path below.
-            lowered = {str.lower(k): v for k, v in headers.items()}
+            # Bytes names take the general path below.
+            lowered = lower_names(headers)
         except TypeError:
             return parse_headers(headers)
         for value in lowered.values():

@@ -164,12 +164,18 @@ def _findings(
         "rows_returned": summary["rows_returned"],
     }
     where = "in the database" if summary["engine"] != "pandas" else "with pandas"
+    detail = f"{summary['rows_returned']} aggregate rows came back in {summary['elapsed_ms']:g} ms."
+    if "connections" in summary:
+        data["connections"] = summary["connections"]
+    if summary.get("alone"):
+        # Not a failure: the same figures, the per-delivery statement run after the others.
+        detail += f" Its statements ran one after another on one connection: {summary['alone']}."
     findings = [
         Finding(
             CHECK,
             Status.OK,
             f"{attempts} attempts summarised {where} ({summary['engine']})",
-            f"{summary['rows_returned']} aggregate rows came back in {summary['elapsed_ms']:g} ms.",
+            detail,
             data=data,
         )
     ]

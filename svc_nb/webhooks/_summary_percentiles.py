@@ -10,16 +10,17 @@ interpolation is percentile_cont's own, so the figures are the same to the
 last bit.
 
 When the histogram cannot account for every timed row (NaN durations, or rows
-that changed between statements in a caller's READ COMMITTED transaction), the
-caller falls back to ``percentile_cont``: this path is an optimisation, never
-a second opinion.
+that changed between statements in a caller's READ COMMITTED transaction), or
+when many ``by`` groups would make that statement return more than a few
+thousand rows, the caller falls back to ``percentile_cont``: this path is an
+optimisation, never a second opinion.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,12 @@ __all__ = ["ranked_percentiles"]
 _NON_POSITIVE = -1.0e300
 # A bin's bounds, widened so float rounding can only add rows the exact test then drops.
 _SLACK = 1e-9
+
+# The ranked statement filters the wanted bins and offsets as two lists, not per group (a
+# group key of any type would have to be bound as a parameter), so each group returns its
+# rows at *every* wanted offset of the wanted bins: few for a few groups, most of the table
+# for thousands. Above this many rows, percentile_cont's sort is the cheaper answer.
+_MOST_ROWS = 20_000
 
 Key = tuple[Any, ...]
 
@@ -100,6 +107,18 @@ def _wanted(groups: dict[Key, _Group], timed: dict[Key, int]) -> dict[Key, set[t
     return wanted
 
 
+def _rows_back(groups: dict[Key, _Group], bins: set[float], offsets: list[int]) -> int:
+    """How many rows the ranked statement returns: per group and wanted bin, the offsets in it."""
+    total = 0
+    for group in groups.values():
+        before = 0
+        for b, end in zip(group.bins, group.ends, strict=True):
+            if b in bins:
+                total += bisect.bisect_left(offsets, end - before)  # offsets < the bin's size
+            before = end
+    return total
+
+
 def _bin_range(duration: Any, b: float) -> Any:
     """A cheap superset of bin ``b``'s rows, so ln() runs only on candidates."""
     if b == _NON_POSITIVE:
@@ -110,7 +129,7 @@ def _bin_range(duration: Any, b: float) -> Any:
     return (duration >= low) & (duration < math.exp((b + 1) / BINS_PER_E) * (1 + _SLACK))
 
 
-def _ranked_query(c: Columns, bins: Sequence[float], offsets: Iterable[int]) -> Any:
+def _ranked_query(c: Columns, bins: Sequence[float], offsets: Sequence[int]) -> Any:
     """The rows at the wanted offsets of the wanted bins, numbered per (group, bin)."""
     import sqlalchemy as sa
 
@@ -131,7 +150,7 @@ def _ranked_query(c: Columns, bins: Sequence[float], offsets: Iterable[int]) -> 
         .where(exact.in_(list(bins)))
         .subquery("ranked")
     )
-    return sa.select(numbered).where(numbered.c.k.in_(sorted(set(offsets))))
+    return sa.select(numbered).where(numbered.c.k.in_(list(offsets)))
 
 
 def ranked_percentiles(
@@ -151,7 +170,9 @@ def ranked_percentiles(
     values: dict[tuple[Key, float, int], float] = {}
     if wanted:
         bins = sorted({b for pairs in wanted.values() for b, _ in pairs})
-        offsets = {k for pairs in wanted.values() for _, k in pairs}
+        offsets = sorted({k for pairs in wanted.values() for _, k in pairs})
+        if _rows_back(groups, set(bins), offsets) > _MOST_ROWS:
+            return None
         for row in conn.execute(_ranked_query(c, bins, offsets)):
             key = tuple(None if _missing(v) else v for v in row[:-3])
             values[(key, float(row.bin), int(row.k))] = float(row.value)

@@ -11,16 +11,19 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from svc_nb._redact import mask_url, scrub
+from svc_nb._redact import mask_url, register_secret, scrub
 from svc_nb.webhooks._errors import AttemptsError
 from svc_nb.webhooks._summary_sql import Columns
 
 __all__ = [
     "SqlSource",
+    "alongside",
     "connect",
     "index_advice",
     "require_sqlalchemy",
@@ -41,8 +44,11 @@ class SqlSource:
     sql: str | None = None
     shown: str = ""
     names: list[str] = field(default_factory=list)
-    # True when svc_nb made the engine from a URL: a second connection may share its snapshot.
-    own_engine: bool = False
+    # The summary's snapshot, exported for a second connection: only on the engine svc_nb
+    # made from a URL (see snapshot_twin), and only when the server agreed to export it.
+    snapshot: str | None = None
+    # Why the summary ran on one connection where it could have had two ("" otherwise).
+    alone: str = ""
 
     def selectable(self) -> Any:
         import sqlalchemy as sa
@@ -88,17 +94,9 @@ def connect(source: SqlSource, timeout: float) -> Iterator[Any]:
     target = source.target
     try:
         if isinstance(target, str):
-            args = {"connect_timeout": max(2, math.ceil(timeout))}
-            engine = sa.create_engine(
-                _engine_url(target),
-                poolclass=sa.pool.NullPool,
-                connect_args=args if target.startswith("postgres") else {},
-            )
-            target = engine
-            source.own_engine = True
+            target = engine = _own_engine(source, target, timeout)
         if isinstance(target, sa.engine.Engine):
-            with target.connect() as conn, conn.begin():
-                _session_settings(conn, timeout, fresh=True)
+            with target.connect() as conn, _begin(conn, source, timeout, export=engine is not None):
                 yield conn
         else:
             fresh = not target.in_transaction()
@@ -112,7 +110,58 @@ def connect(source: SqlSource, timeout: float) -> Iterator[Any]:
             engine.dispose()
 
 
-_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
+def _own_engine(source: SqlSource, url: str, timeout: float) -> Any:
+    import sqlalchemy as sa
+
+    args = {"connect_timeout": max(2, math.ceil(timeout))}
+    try:
+        return sa.create_engine(
+            _engine_url(url),
+            poolclass=sa.pool.NullPool,
+            connect_args=args if url.startswith("postgres") else {},
+        )
+    except (ValueError, TypeError) as exc:  # SQLAlchemy's URL parser: a port that is no number
+        raise AttemptsError(
+            f"cannot summarise attempts from {source.shown}: the URL cannot be read "
+            f"({scrub(str(exc))[:200]}); write it as postgresql://user:password@host:5432/dbname"
+        ) from None
+
+
+def _begin(conn: Any, source: SqlSource, timeout: float, *, export: bool) -> Any:
+    """The summary's transaction (a context manager); with ``export``, its snapshot exported.
+
+    The snapshot is exported before anything is read: a server that refuses
+    (a PostgreSQL look-alike, an old standby) aborts the transaction, and only
+    now does starting another one cost nothing.
+    """
+    import sqlalchemy as sa
+
+    transaction = conn.begin()
+    _session_settings(conn, timeout, fresh=True)
+    if not export or conn.dialect.name != "postgresql":
+        return transaction
+    if (conn.dialect.server_version_info or (0,)) < (10,):
+        source.alone = "PostgreSQL before 10 exports no snapshot a second connection can use"
+        return transaction
+    try:
+        # A standby's snapshot is not shared: it answers NULL instead.
+        exported = conn.execute(sa.text(_EXPORT)).scalar_one()
+    except sa.exc.SQLAlchemyError as exc:
+        transaction.rollback()
+        source.alone = f"the server would not export the summary's snapshot ({_first_line(exc)})"
+        transaction = conn.begin()
+        _session_settings(conn, timeout, fresh=True)
+        return transaction
+    if exported is None:
+        source.alone = "the server is a standby (in recovery): its snapshot is not shared"
+    else:
+        source.snapshot = str(exported)
+    return transaction
+
+
+_EXPORT = "SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_export_snapshot() END"
+# pg_export_snapshot()'s form since PostgreSQL 10: "00000003-0000001B-1".
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]{1,16}-[0-9A-F]{1,16}(-[0-9]{1,10})?")
 
 
 @contextlib.contextmanager
@@ -120,60 +169,115 @@ def snapshot_twin(source: SqlSource, conn: Any, timeout: float) -> Iterator[Any 
     """A second PostgreSQL connection that reads the very snapshot ``conn`` reads, or None.
 
     Two statements then run at once, one per core, and still see one table.
-    Only on the engine svc_nb made from a URL: a caller's engine has a pool that
-    a second connection could exhaust, and a caller's open transaction may hold
-    writes that no other connection sees. Anything that stops the twin (a server
-    that cannot export or import snapshots, a proxy that sends the second
-    connection elsewhere) leaves the summary on one connection, not failed.
+    Only on the engine svc_nb made from a URL (``source.snapshot`` is exported
+    only there): a caller's engine has a pool that a second connection could
+    exhaust, and a caller's open transaction may hold writes that no other
+    connection sees. Anything that stops the twin (a server that cannot import
+    the snapshot, a proxy that sends the second connection elsewhere, no free
+    connection slot) leaves the summary on one connection, not failed, and
+    ``source.alone`` says why.
     """
     import sqlalchemy as sa
 
-    opened = _open_twin(conn, timeout) if source.own_engine else None
-    if opened is None:
+    twin = None
+    if source.snapshot is not None:
+        try:
+            twin = _open_twin(conn, source.snapshot, timeout)
+        except sa.exc.SQLAlchemyError as exc:
+            source.alone = f"a second connection could not share the snapshot ({_first_line(exc)})"
+    if twin is None:
         yield None
         return
-    twin, transaction = opened
     try:
         yield twin
     finally:
-        with contextlib.suppress(sa.exc.SQLAlchemyError):
-            transaction.rollback()
-        twin.close()
+        twin.close()  # rolls its read-only transaction back, and closes it (no pool)
 
 
-def _open_twin(conn: Any, timeout: float) -> tuple[Any, Any] | None:
+def _open_twin(conn: Any, snapshot: str, timeout: float) -> Any:
     import sqlalchemy as sa
 
-    if conn.dialect.name != "postgresql" or (conn.dialect.server_version_info or (0,)) < (10,):
-        return None
+    twin = conn.engine.connect()  # the same engine: the same connect timeout
     try:
-        # Not in a savepoint (PostgreSQL exports no snapshot from one), so asked only where
-        # it works: a failure here would abort the summary's own transaction.
-        if conn.execute(sa.text("SELECT pg_is_in_recovery()")).scalar_one():
-            return None
-        snapshot = str(conn.execute(sa.text("SELECT pg_export_snapshot()")).scalar_one())
-        if not _SNAPSHOT_ID.fullmatch(snapshot):
-            return None
-        twin = conn.engine.connect()
-    except sa.exc.SQLAlchemyError:
-        return None
-    try:
-        transaction = twin.begin()
+        twin.begin()
         twin.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
         import_snapshot(twin, snapshot)
         _session_settings(twin, timeout, fresh=False)
-    except sa.exc.SQLAlchemyError:
+    except BaseException:
         twin.close()
-        return None
-    return twin, transaction
+        raise
+    return twin
 
 
 def import_snapshot(twin: Any, snapshot: str) -> None:
-    """Make ``twin``'s transaction read ``snapshot`` (checked against its format first)."""
+    """Make ``twin``'s transaction read ``snapshot``, once its form is checked."""
     import sqlalchemy as sa
 
-    # SET cannot take a bound parameter: the id is written in, after the format check.
+    if not _SNAPSHOT_ID.fullmatch(snapshot):
+        raise sa.exc.ArgumentError(f"not a snapshot id: {snapshot[:40]!r}")
+    # SET cannot take a bound parameter: the id is written in, after the check above.
     twin.execute(sa.text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+
+
+@contextlib.contextmanager
+def alongside(twin: Any | None) -> Iterator[Callable[..., Callable[[Any], Any]]]:
+    """Start work on ``twin`` in a thread now, collect it later; without a twin, run it later.
+
+    ``later(fn)`` returns ``collect(conn)``: with a twin, ``fn(twin)`` is already
+    running and ``collect`` waits for it; without, ``collect`` runs ``fn(conn)``.
+    If the block fails first (an error, KeyboardInterrupt), the twin's statement
+    is cancelled on the server, and the thread is joined before the block is
+    left, so that the twin can be closed.
+    """
+    if twin is None:
+        yield lambda fn: fn
+        return
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="svc_nb-summary")
+    futures: list[Future[Any]] = []
+
+    def later(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        future = pool.submit(fn, twin)
+        futures.append(future)
+        return lambda _conn: future.result()
+
+    try:
+        yield later
+    except BaseException:
+        _stop(twin, futures)
+        raise
+    finally:
+        # Bounded: a statement the cancels missed still ends at its statement_timeout.
+        pool.shutdown(wait=True)
+
+
+# A cancel request is a connection of its own to the server: bounded like any probe.
+_CANCEL_TIMEOUT_S = 3.0
+# A cancel that reaches the server between two statements stops nothing: sent again
+# every half second while the work runs, for this long at most.
+_CANCEL_AGAIN_S = 0.5
+_STOP_WITHIN_S = 10.0
+
+
+def _stop(twin: Any, futures: Sequence[Any]) -> None:
+    """Cancel the twin's statement until its work has ended, or for a few seconds at most."""
+    from concurrent.futures import wait
+
+    deadline = time.monotonic() + _STOP_WITHIN_S
+    while not all(f.done() for f in futures) and time.monotonic() < deadline:
+        _cancel(twin)
+        wait(futures, timeout=_CANCEL_AGAIN_S)
+
+
+def _cancel(conn: Any) -> None:
+    """Ask the server to stop the connection's running statement (psycopg 3, or psycopg2)."""
+    with contextlib.suppress(Exception):
+        raw = conn.connection.dbapi_connection
+        if hasattr(raw, "cancel_safe"):  # psycopg >= 3.2: bounded, and not blocking the loop
+            raw.cancel_safe(timeout=_CANCEL_TIMEOUT_S)
+        else:
+            raw.cancel()
 
 
 @contextlib.contextmanager
@@ -208,11 +312,47 @@ def _session_settings(conn: Any, timeout: float, *, fresh: bool) -> None:
     conn.execute(sa.text("SET LOCAL work_mem = '64MB'"))
 
 
+# What a failed statement's first line says, what that means, and what to do; first match wins.
+_FAILURES = (
+    (
+        "statement timeout",
+        "the summary on {shown} did not finish within {timeout:g} s: pass a larger timeout=, "
+        "or fewer rows with since=/until= (fast with an index on the start time)",
+    ),
+    (
+        "conflict with recovery",
+        "the standby serving {shown} cancelled the summary to replay the primary's changes "
+        "({message}): run it on the primary, or set hot_standby_feedback = on (or a larger "
+        "max_standby_streaming_delay) on the standby",
+    ),
+    (
+        "due to user request",
+        "a statement of the summary on {shown} was cancelled on the server ({message}): "
+        "pg_cancel_backend() or an administrator stopped it; run it again",
+    ),
+    (
+        "permission denied",
+        "cannot summarise attempts from {shown}: {message}; grant the database user SELECT on "
+        "it (GRANT SELECT ON ... TO ...), or connect as a user who has it",
+    ),
+    (
+        "due to administrator command",
+        "the server ended the summary's connection to {shown} ({message}): it restarted or an "
+        "administrator stopped the session; run it again",
+    ),
+)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return scrub(text[0] if text else type(exc).__name__)[:300]
+
+
 def _failure(source: SqlSource, exc: Exception, timeout: float) -> str:
-    text = str(getattr(exc, "orig", None) or exc).splitlines()
-    message = scrub(text[0] if text else type(exc).__name__)[:300]
-    if "statement timeout" in message or "canceling statement" in message:
-        return f"the summary on {source.shown} did not finish within {timeout:g} s"
+    message = _first_line(exc)
+    for needle, template in _FAILURES:
+        if needle in message:
+            return template.format(shown=source.shown, timeout=timeout, message=message)
     return f"cannot summarise attempts from {source.shown}: {message}"
 
 
@@ -286,7 +426,16 @@ def resolve_columns(
 
 
 def shown_target(target: Any) -> str:
+    """The target as a user may see it; a URL's password is first registered with the redactor.
+
+    Registered, not only masked in this text: a password also reaches messages
+    and Findings in other forms (a raw space in it defeats mask_url's pattern).
+    """
     if isinstance(target, str):
+        with contextlib.suppress(ValueError):  # an unreadable netloc: nothing to register
+            password = urllib.parse.urlsplit(target).password
+            if password:
+                register_secret(password, urllib.parse.unquote(password))
         return mask_url(target)
     url = getattr(getattr(target, "engine", target), "url", None)
     return mask_url(str(url)) if url is not None else type(target).__name__

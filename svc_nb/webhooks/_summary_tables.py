@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +100,7 @@ def sql_tables(
             )
         with snapshot_twin(source, conn, timeout) as twin:
             totals, counts, deliveries = _rest(conn, twin, c, totals, width, by)
+            connections = 1 if twin is None else 2
         advice = index_advice(conn, source, theirs)
     raw = {
         "totals": totals,
@@ -114,6 +114,8 @@ def sql_tables(
         "shown": source.shown,
         "percentiles": has_percentiles(dialect),
         "rows_returned": len(totals) + len(counts) + len(deliveries),
+        "connections": connections,
+        "alone": source.alone,
     }
     return result, advice
 
@@ -122,13 +124,15 @@ def _rest(
     conn: Any, twin: Any | None, c: Columns, totals: pd.DataFrame, width: float, by: str | None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The counts, the percentiles and the per-delivery figures; the last on ``twin`` if any."""
+    from svc_nb.webhooks._summary_source import alongside
+
     dialect = conn.dialect.name
     per_delivery = deliveries_query(c, int(_number(totals["max_attempt"].max()) or 1))
     rows = _number(totals["attempts"].sum()) or 0
     if dialect == "postgresql" and rows >= _JIT_MIN_ROWS:
         for each in filter(None, (conn, twin)):
             _compile_expressions(each)
-    with _alongside(twin) as later:
+    with alongside(twin) as later:
         deliveries_later = later(lambda on: _without_workers(on, per_delivery))
         counts = _frame(conn.execute(counts_query(c, width)))
         if dialect == "postgresql":
@@ -174,56 +178,11 @@ def _without_workers(conn: Any, query: Any) -> pd.DataFrame:
     if conn.dialect.name != "postgresql":
         return _frame(conn.execute(query))
     conn.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    try:
-        return _frame(conn.execute(query))
-    finally:
-        conn.execute(sa.text("RESET max_parallel_workers_per_gather"))
-
-
-@contextlib.contextmanager
-def _alongside(twin: Any | None) -> Iterator[Callable[..., Callable[[Any], Any]]]:
-    """Start work on ``twin`` in a thread now, collect it later; without a twin, run it later.
-
-    ``later(fn)`` returns ``collect(conn)``: with a twin, ``fn(twin)`` is already
-    running and ``collect`` waits for it; without, ``collect`` runs ``fn(conn)``.
-    If the block fails first, the twin's statement is cancelled, not awaited.
-    """
-    if twin is None:
-        yield lambda fn: fn
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="svc_nb-summary")
-    futures: list[Any] = []
-
-    def later(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        future = pool.submit(fn, twin)
-        futures.append(future)
-        return lambda _conn: future.result()
-
-    try:
-        yield later
-    except BaseException:
-        if any(not f.done() for f in futures):
-            _cancel(twin)
-        raise
-    finally:
-        pool.shutdown(wait=True)
-
-
-# A cancel request is a connection of its own to the server: bounded like any probe. If it
-# cannot be sent, the statement still ends at the transaction's statement_timeout.
-_CANCEL_TIMEOUT_S = 3.0
-
-
-def _cancel(conn: Any) -> None:
-    """Ask the server to stop the connection's running statement (psycopg 3, or psycopg2)."""
-    raw = conn.connection.dbapi_connection
-    with contextlib.suppress(Exception):
-        if hasattr(raw, "cancel_safe"):  # psycopg >= 3.2: bounded, and not blocking the loop
-            raw.cancel_safe(timeout=_CANCEL_TIMEOUT_S)
-        else:
-            raw.cancel()
+    frame = _frame(conn.execute(query))
+    # Only after success: a failed statement aborts the transaction (which ends the SET LOCAL
+    # anyway), and a RESET there would replace the error, a timeout say, with "aborted".
+    conn.execute(sa.text("RESET max_parallel_workers_per_gather"))
+    return frame
 
 
 def _split_counts(counts: pd.DataFrame, keys: list[str]) -> dict[str, pd.DataFrame]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from svc_nb._report import DeferredReport, Finding, Status
 from svc_nb.webhooks._errors import SigningError
-from svc_nb.webhooks._headers import STANDARD_NAMES, detect_in, standard_common
+from svc_nb.webhooks._headers import STANDARD_NAMES, detect_in, lower_names, standard_common
 from svc_nb.webhooks._schemes import SCHEMES, remember_text, scheme_pads
 from svc_nb.webhooks._verdicts import TITLE, is_milliseconds, ok_finding
 
@@ -58,7 +58,7 @@ def valid_findings(scheme: str, ts: float | None, now_s: float) -> list[Finding]
 class _ValidDelivery(DeferredReport):
     """The report of a valid delivery, its one ok finding worded only if someone reads it."""
 
-    # svc_nb's own fixed title, no user text in it: nothing for the title setter to scrub.
+    # A class attribute, not a setter call per report: DeferredReport scrubs it when read.
     _title = TITLE
     _worst = Status.OK
 
@@ -102,17 +102,15 @@ def valid_delivery(
         return None  # datetimes, ints, bad values: the general path reads and checks them
     remember_text(secret)
     try:
-        # Headers with lower-case names, as lower_headers reads a dict. ASGI servers hand
-        # them over lower-case (dict(request.headers) in Starlette): such a dict is its own
-        # lower-cased form, seen in one pass over the joined names (every character that
-        # islower() accepts is its own lower(); a test checks it on this Python's Unicode
-        # tables). Values are not converted: each one read is checked to be str there.
-        h = headers if "".join(headers).islower() else {str.lower(k): v for k, v in headers.items()}
+        # As lower_headers reads a dict, but values are not converted: each one read is
+        # checked to be str where it is read, and any other stays unread.
+        h = lower_names(headers)
     except TypeError:  # bytes names: the general path reads them
         return None
     if "x-webhook-signature" in h:
         return None  # the guide's header gets its own finding
-    used = scheme or detect_in(h)
+    # `is None`, not `or`: a falsy scheme ('', 0) is refused by the general path.
+    used = detect_in(h) if scheme is None else scheme
     found = None if used is None else _signature(h, used)
     if used is None or found is None:
         return None

@@ -11,9 +11,9 @@ Importing this package is cheap; ipywidgets loads when a widget is first built.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from svc_nb._lazy import load_export
+from svc_nb._lazy import lazy_package
 
 if TYPE_CHECKING:
     from svc_nb.widgets._dashboard import Dashboard, dashboard
@@ -38,11 +38,5 @@ __all__ = [
     "signature_checker",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    # A public name's private module (its TYPE_CHECKING import) is imported on first use.
-    return load_export(__name__, name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+# A public name's private module (its TYPE_CHECKING import) is imported on first use.
+__getattr__, __dir__ = lazy_package(__name__)

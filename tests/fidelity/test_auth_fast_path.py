@@ -85,6 +85,11 @@ print(json.dumps({
     "version": importlib.metadata.version("svc-infra"),
     "fields": sorted(AuthSettings.model_fields),
     "jwt_required": sorted(n for n, f in JWTSettings.model_fields.items() if f.is_required()),
+    "annotations": {
+        name: repr(JWTSettings.model_fields["secret"].annotation if name == "jwt__secret"
+                   else AuthSettings.model_fields[name].annotation)
+        for name in names if name == "jwt__secret" or name in AuthSettings.model_fields
+    },
     "errors": errors,
     "unread": unread,
 }))
@@ -123,6 +128,24 @@ def test_each_field_is_in_svc_infras_model(svc_infra_says: dict[str, Any]) -> No
     assert "jwt" in svc_infra_says["fields"]
     # AUTH_JWT__SECRET alone is a whole jwt block: nothing else is required in it.
     assert svc_infra_says["jwt_required"] == ["secret"]
+
+
+def test_each_field_has_a_type_the_comment_names(svc_infra_says: dict[str, Any]) -> None:
+    """_ANY_STRING_FIELDS' comment: str, str | None, SecretStr | None, AnyHttpUrl | str."""
+    named = {
+        "<class 'str'>",
+        "str | None",
+        "typing.Optional[str]",
+        "pydantic.types.SecretStr | None",
+        "typing.Optional[pydantic.types.SecretStr]",
+        "pydantic.networks.AnyHttpUrl | str",
+        "typing.Union[pydantic.networks.AnyHttpUrl, str]",
+    }
+    annotations = dict(svc_infra_says["annotations"])
+    assert set(annotations) == set(_auth._ANY_STRING_FIELDS)
+    # ...and jwt__secret, a SecretStr: the jwt block's one required key (below).
+    assert annotations.pop("jwt__secret") == "<class 'pydantic.types.SecretStr'>"
+    assert {n: a for n, a in annotations.items() if a not in named} == {}
 
 
 def test_svc_infras_model_loads_any_string_into_each_field(svc_infra_says: dict[str, Any]) -> None:
